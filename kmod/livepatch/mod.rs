@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel live patches written in safe Rust.
+//!
+//! A patch module declares, with [`patch!`], the objects it patches (`vmlinux`
+//! or a module by name) and, for each, the functions it replaces with Rust
+//! functions. The macro emits the module, its `livepatch=Y` modinfo tag and an
+//! init that enables the patch; the kernel then redirects every call of an old
+//! function to its replacement through ftrace.
+//!
+//! Every patch module compiles this crate into itself, so a patch `.ko` stands
+//! alone. Its crate root starts with exactly these two lines:
+//!
+//! ```ignore
+//! #[path = "../livepatch/mod.rs"]
+//! pub mod livepatch;
+//! ```
+//!
+//! C header: [`include/linux/livepatch.h`](srctree/include/linux/livepatch.h)
+
+mod func;
+mod macros;
+mod registration;
+
+pub use func::{CArg, Func, Object};
+pub(crate) use macros::patch;
+pub use registration::{Patch, Registration};
+
+/// The kernel's livepatch types, generated at module build time from this
+/// kernel's `include/linux/livepatch.h` by `kmod/livepatch/livepatch.mk`.
+#[allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    improper_ctypes,
+    dead_code,
+    unreachable_pub,
+    clippy::all,
+    reason = "bindgen output, whose items vary with the kernel version"
+)]
+mod bindings {
+    include!(env!("KLP_RS_BINDINGS"));
+}
