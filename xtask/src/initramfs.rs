@@ -1,0 +1,222 @@
+//! The guest's initramfs: an uncompressed `newc` cpio archive (the kernel
+//! unpacks it without any decompressor) holding busybox, `/init`, the scenario
+//! scripts and the patch modules.
+
+use crate::repo_root;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+const S_IFDIR: u32 = 0o040_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFCHR: u32 = 0o020_000;
+
+/// A `newc` archive being written in memory.
+#[derive(Default)]
+pub struct Archive {
+    bytes: Vec<u8>,
+    next_ino: u32,
+}
+
+impl Archive {
+    fn entry(&mut self, name: &str, mode: u32, rdev: (u32, u32), data: &[u8]) {
+        self.next_ino += 1;
+        let name_size = name.len() + 1;
+        let fields = [
+            self.next_ino,
+            mode,
+            0, // uid
+            0, // gid
+            if mode & S_IFDIR != 0 { 2 } else { 1 },
+            0, // mtime: fixed, so archives are reproducible
+            data.len() as u32,
+            0, // devmajor
+            0, // devminor
+            rdev.0,
+            rdev.1,
+            name_size as u32,
+            0, // check
+        ];
+        self.bytes.extend_from_slice(b"070701");
+        for f in fields {
+            self.bytes.extend_from_slice(format!("{f:08x}").as_bytes());
+        }
+        self.bytes.extend_from_slice(name.as_bytes());
+        self.bytes.push(0);
+        self.pad();
+        self.bytes.extend_from_slice(data);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while !self.bytes.len().is_multiple_of(4) {
+            self.bytes.push(0);
+        }
+    }
+
+    pub fn dir(&mut self, name: &str) {
+        self.entry(name, S_IFDIR | 0o755, (0, 0), &[]);
+    }
+
+    pub fn file(&mut self, name: &str, executable: bool, data: &[u8]) {
+        let perm = if executable { 0o755 } else { 0o644 };
+        self.entry(name, S_IFREG | perm, (0, 0), data);
+    }
+
+    pub fn char_dev(&mut self, name: &str, major: u32, minor: u32) {
+        self.entry(name, S_IFCHR | 0o600, (major, minor), &[]);
+    }
+
+    /// Ends the archive with its trailer and returns it.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.entry("TRAILER!!!", 0, (0, 0), &[]);
+        self.bytes
+    }
+}
+
+/// Whether an ELF file is statically linked (has no `PT_INTERP`).
+pub fn is_static_elf(bytes: &[u8]) -> bool {
+    const PT_INTERP: u32 = 3;
+    let is_elf64 = bytes.len() >= 64 && bytes[..4] == *b"\x7fELF" && bytes[4] == 2;
+    if !is_elf64 {
+        return false;
+    }
+    let little = bytes[5] == 1;
+    let u16_at = |o: usize| {
+        let b = [bytes[o], bytes[o + 1]];
+        if little {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        }
+    };
+    let u32_at = |o: usize| {
+        let b = [bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]];
+        if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        }
+    };
+    let u64_at = |o: usize| {
+        let mut b = [0; 8];
+        b.copy_from_slice(&bytes[o..o + 8]);
+        if little {
+            u64::from_le_bytes(b)
+        } else {
+            u64::from_be_bytes(b)
+        }
+    };
+    let (phoff, phentsize, phnum) = (
+        u64_at(0x20) as usize,
+        u16_at(0x36) as usize,
+        u16_at(0x38) as usize,
+    );
+    (0..phnum).all(|i| {
+        let at = phoff + i * phentsize;
+        at + 4 <= bytes.len() && u32_at(at) != PT_INTERP
+    })
+}
+
+/// Writes the guest initramfs for one arch to `out`.
+pub fn build(busybox: &Path, modules: &[PathBuf], out: &Path) -> Result<()> {
+    let guest = repo_root().join("qemu/guest");
+    let busybox_bytes = std::fs::read(busybox)
+        .with_context(|| format!("cannot read busybox `{}`", busybox.display()))?;
+    if !is_static_elf(&busybox_bytes) {
+        bail!(
+            "`{}` is not a static 64-bit ELF; install busybox-static",
+            busybox.display()
+        );
+    }
+    let mut a = Archive::default();
+    for dir in [
+        "bin",
+        "sbin",
+        "dev",
+        "proc",
+        "sys",
+        "tmp",
+        "lib",
+        "lib/klp",
+        "scenarios",
+    ] {
+        a.dir(dir);
+    }
+    a.char_dev("dev/console", 5, 1);
+    a.file("bin/busybox", true, &busybox_bytes);
+    a.file("init", true, &std::fs::read(guest.join("init"))?);
+    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(guest.join("scenarios"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    scenarios.sort();
+    for path in scenarios {
+        let name = path
+            .file_name()
+            .context("scenario without a name")?
+            .to_string_lossy();
+        a.file(&format!("scenarios/{name}"), false, &std::fs::read(&path)?);
+    }
+    for ko in modules {
+        let name = ko
+            .file_name()
+            .context("module without a name")?
+            .to_string_lossy();
+        a.file(&format!("lib/klp/{name}"), false, &std::fs::read(ko)?);
+    }
+    std::fs::write(out, a.finish()).with_context(|| format!("cannot write `{}`", out.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newc_entries_are_aligned_and_terminated() {
+        let mut a = Archive::default();
+        a.dir("bin");
+        a.file("bin/x", true, b"hello");
+        let bytes = a.finish();
+        assert_eq!(bytes.len() % 4, 0);
+        assert!(bytes.starts_with(b"070701"));
+        // A header is 110 bytes; "bin\0" brings the name to 114, padded to 116.
+        assert_eq!(&bytes[116..122], b"070701");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("bin/x\0"));
+        assert!(text.contains("hello"));
+        assert!(text.ends_with("TRAILER!!!\0\0\0\0") || text.contains("TRAILER!!!\0"));
+    }
+
+    #[test]
+    fn file_header_carries_mode_and_size() {
+        let mut a = Archive::default();
+        a.file("f", false, b"abc");
+        let bytes = a.finish();
+        let field = |i: usize| {
+            std::str::from_utf8(&bytes[6 + 8 * i..14 + 8 * i])
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(field(1), format!("{:08x}", S_IFREG | 0o644));
+        assert_eq!(field(6), "00000003");
+        assert_eq!(field(11), "00000002");
+    }
+
+    #[test]
+    fn static_elf_detection() {
+        assert!(!is_static_elf(b"not an elf"));
+        // A minimal ELF64 header with no program headers counts as static.
+        let mut elf = vec![0u8; 64];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[4] = 2;
+        elf[5] = 1;
+        assert!(is_static_elf(&elf));
+        // One PT_INTERP program header makes it dynamic.
+        elf[0x20] = 64;
+        elf[0x36] = 56;
+        elf[0x38] = 1;
+        elf.resize(64 + 56, 0);
+        elf[64] = 3;
+        assert!(!is_static_elf(&elf));
+    }
+}

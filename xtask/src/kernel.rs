@@ -1,0 +1,162 @@
+//! `cargo xtask kernel --arch A`: `tinyconfig` plus the fragments of
+//! `qemu/configs/`, checked after `olddefconfig`, built with GCC and the
+//! pinned Rust toolchain into a cache directory keyed by everything that
+//! shapes the build, so that a second call is a no-op.
+
+use crate::{arch::Arch, cache::Cache, kconfig, repo_root, run, setup};
+use anyhow::{bail, Context, Result};
+use std::{path::PathBuf, process::Command};
+
+/// Bump when the way kernels are configured or built changes.
+const RECIPE: &str = "klp-rs kernel recipe 1";
+/// Written into the build directory once a build has fully succeeded.
+const STAMP: &str = "klp-rs-built";
+
+/// `cargo xtask kernel`.
+#[derive(clap::Args, Debug)]
+pub struct KernelCmd {
+    /// Guest architecture.
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
+}
+
+impl KernelCmd {
+    pub fn run(self, cache: &Cache) -> Result<()> {
+        let tc = setup::ensure(cache, false)?;
+        let kernel = build(cache, &tc, self.arch)?;
+        println!("{}", kernel.image.display());
+        Ok(())
+    }
+}
+
+/// A built kernel tree.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    pub arch: Arch,
+    /// The `O=` build directory (also what `make -C` takes for modules).
+    pub dir: PathBuf,
+    /// The boot image.
+    pub image: PathBuf,
+}
+
+/// The fragments for `arch`, in the order they apply.
+fn fragments(arch: Arch) -> Result<Vec<(PathBuf, String)>> {
+    let dir = repo_root().join("qemu/configs");
+    ["common", arch.name()]
+        .iter()
+        .map(|name| {
+            let path = dir.join(format!("{name}.config"));
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read config fragment `{}`", path.display()))?;
+            Ok((path, text))
+        })
+        .collect()
+}
+
+/// FNV-1a, 64 bits: stable across Rust releases, unlike `DefaultHasher`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Configures and builds the kernel for `arch`, unless the cache has it.
+pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel> {
+    let fragments = fragments(arch)?;
+    let mut key = format!("{RECIPE}\narch {arch}\n{}", tc.fingerprint);
+    for (path, text) in &fragments {
+        key.push_str(&format!("fragment {}\n{text}", path.display()));
+    }
+    let dir = cache
+        .builds()
+        .join(format!("{arch}-{:016x}", fnv1a(key.as_bytes())));
+    let kernel = Kernel {
+        arch,
+        image: dir.join(arch.image()),
+        dir: dir.clone(),
+    };
+    if dir.join(STAMP).is_file() && kernel.image.is_file() {
+        eprintln!("==> kernel {arch} is up to date: {}", dir.display());
+        return Ok(kernel);
+    }
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("klp-rs-key.txt"), &key)?;
+    let logs = cache.logs();
+    let make = |target: &[&str]| {
+        let mut cmd = tc.command("make");
+        cmd.arg("-C")
+            .arg(&tc.source)
+            .arg(format!("O={}", dir.display()))
+            .arg(format!("ARCH={}", arch.kernel_arch()))
+            .args(target);
+        cmd
+    };
+
+    run::logged(
+        &format!("configuring {arch}: tinyconfig"),
+        &mut make(&["tinyconfig"]),
+        &logs.join(format!("kernel-{arch}-tinyconfig.log")),
+    )?;
+    let config_path = dir.join(".config");
+    let mut config = std::fs::read_to_string(&config_path)?;
+    let mut wanted = kconfig::Options::new();
+    for (_, text) in &fragments {
+        config.push_str(text);
+        wanted.extend(kconfig::parse(text));
+    }
+    std::fs::write(&config_path, config)?;
+    run::logged(
+        &format!("configuring {arch}: fragments + olddefconfig"),
+        &mut make(&["olddefconfig"]),
+        &logs.join(format!("kernel-{arch}-olddefconfig.log")),
+    )?;
+    let final_config = kconfig::parse(&std::fs::read_to_string(&config_path)?);
+    let dropped = kconfig::dropped(&wanted, &final_config);
+    if !dropped.is_empty() {
+        let report = kconfig::explain(&dropped, &final_config, &tc.source)?;
+        bail!(
+            "Kconfig dropped {} option(s) of the fragments in qemu/configs/ for {arch}:\n{report}  config: {}",
+            dropped.len(),
+            config_path.display()
+        );
+    }
+    run::logged(
+        "checking the kernel's Rust requirements (make rustavailable)",
+        &mut make(&["rustavailable"]),
+        &logs.join(format!("kernel-{arch}-rustavailable.log")),
+    )?;
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    run::logged(
+        &format!("building the {arch} kernel with {jobs} jobs (about 3 minutes on 2 cores)"),
+        &mut make(&[&format!("-j{jobs}")]),
+        &logs.join(format!("kernel-{arch}-build.log")),
+    )?;
+    if !kernel.image.is_file() {
+        bail!(
+            "the build succeeded but left no image at `{}`",
+            kernel.image.display()
+        );
+    }
+    std::fs::write(dir.join(STAMP), &key)?;
+    Ok(kernel)
+}
+
+/// `make` in a built kernel tree (for external modules), with the toolchain.
+pub fn make_in(kernel: &Kernel, tc: &setup::Toolchain) -> Command {
+    let mut cmd = tc.command("make");
+    cmd.arg("-C")
+        .arg(&kernel.dir)
+        .arg(format!("ARCH={}", kernel.arch.kernel_arch()));
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fnv1a;
+
+    #[test]
+    fn fnv1a_matches_the_reference_values() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}

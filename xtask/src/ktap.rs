@@ -1,0 +1,138 @@
+//! Reading a suite's KTAP results from a guest console.
+
+use std::fmt;
+
+/// The guest prints this before running its scenario.
+pub const START: &str = "# klp-rs: running suite";
+/// The guest prints this when its scenario has finished.
+pub const DONE: &str = "# klp-rs: guest done";
+
+/// One test point.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Point {
+    pub number: usize,
+    pub ok: bool,
+    pub name: String,
+}
+
+/// What a console said about a suite.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub planned: Option<usize>,
+    pub points: Vec<Point>,
+    pub bail_out: Option<String>,
+    /// The guest reached the end of its scenario.
+    pub finished: bool,
+}
+
+impl Report {
+    /// Parses console lines; kernel messages in between are ignored.
+    pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut report = Report::default();
+        for line in lines {
+            let line = line.trim_end();
+            if let Some(n) = line.strip_prefix("1..") {
+                report.planned = n.trim().parse().ok();
+            } else if let Some(reason) = line.strip_prefix("Bail out!") {
+                report.bail_out = Some(reason.trim().to_string());
+            } else if line == DONE {
+                report.finished = true;
+            } else if let Some(point) = parse_point(line) {
+                report.points.push(point);
+            }
+        }
+        report
+    }
+
+    pub fn passed(&self) -> usize {
+        self.points.iter().filter(|p| p.ok).count()
+    }
+
+    /// Failed points, plus planned points the guest never reported.
+    pub fn failed(&self) -> usize {
+        let reported_failed = self.points.iter().filter(|p| !p.ok).count();
+        let missing = self.planned.unwrap_or(0).saturating_sub(self.points.len());
+        let nothing = usize::from(self.planned.is_none() || self.bail_out.is_some());
+        reported_failed + missing + nothing
+    }
+
+    /// The suite passed: a plan, every point ok, and the guest finished.
+    pub fn success(&self) -> bool {
+        self.finished && self.failed() == 0 && self.passed() > 0
+    }
+}
+
+fn parse_point(line: &str) -> Option<Point> {
+    let (ok, rest) = if let Some(rest) = line.strip_prefix("ok ") {
+        (true, rest)
+    } else {
+        (false, line.strip_prefix("not ok ")?)
+    };
+    let (number, name) = rest.split_once(' ').unwrap_or((rest, ""));
+    Some(Point {
+        number: number.parse().ok()?,
+        ok,
+        name: name.trim_start_matches("- ").to_string(),
+    })
+}
+
+impl fmt::Display for Report {
+    /// The closing line: `N passed, N failed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} passed, {} failed", self.passed(), self.failed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONSOLE: &str = "SeaBIOS noise\n# klp-rs: running suite smoke\nKTAP version 1\n1..3\nok 1 loads\n[  1.0] livepatch: enabling patch\n# diagnostic\nnot ok 2 enabled\nok 3 - rmmod\n# klp-rs: guest done\n";
+
+    #[test]
+    fn parses_points_between_kernel_messages() {
+        let r = Report::parse(CONSOLE.lines());
+        assert_eq!(r.planned, Some(3));
+        assert_eq!(r.points.len(), 3);
+        assert_eq!(
+            r.points[1],
+            Point {
+                number: 2,
+                ok: false,
+                name: "enabled".into()
+            }
+        );
+        assert_eq!(r.points[2].name, "rmmod");
+        assert!(r.finished);
+        assert_eq!(r.to_string(), "2 passed, 1 failed");
+        assert!(!r.success());
+    }
+
+    #[test]
+    fn missing_points_count_as_failed() {
+        let r = Report::parse("1..4\nok 1 a\nok 2 b\n".lines());
+        assert_eq!(r.to_string(), "2 passed, 2 failed");
+        assert!(!r.success());
+    }
+
+    #[test]
+    fn a_guest_that_printed_nothing_failed() {
+        let r = Report::parse("Kernel panic - not syncing\n".lines());
+        assert_eq!(r.to_string(), "0 passed, 1 failed");
+        assert!(!r.success());
+    }
+
+    #[test]
+    fn a_clean_run_succeeds() {
+        let r = Report::parse("1..1\nok 1 a\n# klp-rs: guest done\n".lines());
+        assert!(r.success());
+        assert_eq!(r.to_string(), "1 passed, 0 failed");
+    }
+
+    #[test]
+    fn bail_out_fails() {
+        let r = Report::parse("Bail out! no scenario\n# klp-rs: guest done\n".lines());
+        assert_eq!(r.bail_out.as_deref(), Some("no scenario"));
+        assert!(!r.success());
+    }
+}

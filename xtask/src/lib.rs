@@ -1,0 +1,39 @@
+//! Host-side orchestration of klp-rs: `cargo xtask <task>`.
+//!
+//! Each task is a module with a clap `Args` struct and a `run` method.
+
+pub mod arch;
+pub mod cache;
+pub mod demo;
+pub mod initramfs;
+pub mod kconfig;
+pub mod kernel;
+pub mod ktap;
+pub mod modules;
+pub mod qemu;
+pub mod run;
+pub mod setup;
+pub mod test;
+
+use std::path::{Path, PathBuf};
+
+/// The repository's top directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the repository root")
+        .to_path_buf()
+}
+
+/// A check that ran and failed (exit code 1), as opposed to an error that
+/// kept it from running (exit code 2).
+#[derive(Debug)]
+pub struct Failed(pub String);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failed {}

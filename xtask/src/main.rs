@@ -1,0 +1,54 @@
+//! `cargo xtask`: setup, kernel builds, patch modules, guests, tests.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use xtask::{cache::Cache, demo, kernel, modules, qemu, setup, test, Failed};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Build, boot and test klp-rs live patches"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install and verify everything the project needs.
+    Setup(setup::Setup),
+    /// Configure and build a guest kernel (cached).
+    Kernel(kernel::KernelCmd),
+    /// Build the patch modules under kmod/ against the guest kernel.
+    Build(modules::BuildCmd),
+    /// Boot a guest and run one scenario suite.
+    Qemu(qemu::QemuCmd),
+    /// Show a Rust live patch at work in a guest.
+    Demo(demo::DemoCmd),
+    /// Host tests, lints, and every guest suite.
+    Test(test::TestCmd),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Cache::locate().and_then(|cache| match cli.task {
+        Task::Setup(t) => t.run(&cache),
+        Task::Kernel(t) => t.run(&cache),
+        Task::Build(t) => t.run(&cache),
+        Task::Qemu(t) => t.run(&cache),
+        Task::Demo(t) => t.run(&cache),
+        Task::Test(t) => t.run(&cache),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Failed>() => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e:?}");
+            ExitCode::from(2)
+        }
+    }
+}

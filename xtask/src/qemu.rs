@@ -1,0 +1,284 @@
+//! `cargo xtask qemu --arch A --suite S`: builds what is missing, boots the
+//! guest under QEMU (software emulation unless `--kvm` works here), runs one
+//! scenario and reads its KTAP results from the serial console.
+
+use crate::{arch::Arch, cache::Cache, initramfs, kernel, ktap, modules, run, setup, Failed};
+use anyhow::{Context, Result};
+use std::{
+    fs::File,
+    io::{BufRead, BufReader, Write},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+/// How long a guest may run before it is killed. A TCG boot to a verdict
+/// takes about 2 s here; the margin covers a loaded machine.
+const DEFAULT_TIMEOUT_SECS: u64 = 180;
+/// How long a KVM probe boot may take before KVM is declared broken.
+const KVM_PROBE_SECS: u64 = 20;
+
+/// `cargo xtask qemu`.
+#[derive(clap::Args, Debug)]
+pub struct QemuCmd {
+    /// Guest architecture.
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
+    /// The scenario to run: a script in `qemu/guest/scenarios/`.
+    #[arg(long, default_value = "smoke")]
+    suite: String,
+    /// Try KVM (only used if a probe boot under KVM works).
+    #[arg(long)]
+    kvm: bool,
+    /// Seconds before a hung guest is killed.
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS)]
+    timeout: u64,
+}
+
+impl QemuCmd {
+    pub fn run(self, cache: &Cache) -> Result<()> {
+        let guest = Guest::prepare(cache, self.arch)?;
+        let accel = guest.accel(cache, self.kvm)?;
+        let outcome = guest.run_suite(cache, &self.suite, accel, self.timeout)?;
+        outcome.check()
+    }
+}
+
+/// The accelerator a guest runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accel {
+    Tcg,
+    Kvm,
+}
+
+/// A kernel and an initramfs, ready to boot.
+pub struct Guest {
+    arch: Arch,
+    kernel: kernel::Kernel,
+    initramfs: PathBuf,
+}
+
+/// A finished guest run.
+pub struct Outcome {
+    pub arch: Arch,
+    pub suite: String,
+    pub report: ktap::Report,
+    pub elapsed: Duration,
+    pub timed_out: bool,
+    pub log: PathBuf,
+    pub console_tail: Vec<String>,
+}
+
+impl Outcome {
+    /// Prints the closing line; an error (exit code 1) unless all passed.
+    pub fn check(&self) -> Result<()> {
+        if !self.report.finished {
+            let why = if self.timed_out {
+                "was killed after the timeout"
+            } else {
+                "stopped early"
+            };
+            eprintln!(
+                "{} guest {why}; last console lines (full log: {}):",
+                self.arch,
+                self.log.display()
+            );
+            for line in &self.console_tail {
+                eprintln!("  | {line}");
+            }
+        }
+        eprintln!(
+            "{} {}: guest ran {:.1}s",
+            self.arch,
+            self.suite,
+            self.elapsed.as_secs_f64()
+        );
+        println!("{}", self.report);
+        if self.report.success() {
+            Ok(())
+        } else {
+            Err(Failed(format!(
+                "{} suite `{}`: {}",
+                self.arch, self.suite, self.report
+            ))
+            .into())
+        }
+    }
+}
+
+impl Guest {
+    /// Sets up, builds the kernel and modules if needed, and writes the
+    /// initramfs.
+    pub fn prepare(cache: &Cache, arch: Arch) -> Result<Self> {
+        let tc = setup::ensure(cache, false)?;
+        let kernel = kernel::build(cache, &tc, arch)?;
+        let kos = modules::build(cache, &tc, &kernel, modules::Lint::No)?;
+        let initramfs = kernel.dir.join("klp-rs-initramfs.cpio");
+        initramfs::build(Path::new("/bin/busybox"), &kos, &initramfs)?;
+        Ok(Self {
+            arch,
+            kernel,
+            initramfs,
+        })
+    }
+
+    /// TCG, or KVM when asked for and a probe boot under KVM completes.
+    pub fn accel(&self, cache: &Cache, want_kvm: bool) -> Result<Accel> {
+        if !want_kvm {
+            return Ok(Accel::Tcg);
+        }
+        if let Err(e) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+        {
+            eprintln!("==> KVM unavailable (/dev/kvm: {e}); using software emulation");
+            return Ok(Accel::Tcg);
+        }
+        eprintln!("==> probing KVM with a boot that runs no scenario");
+        let probe = self.boot(cache, "none", Accel::Kvm, KVM_PROBE_SECS, false)?;
+        if probe.report.finished {
+            Ok(Accel::Kvm)
+        } else {
+            eprintln!(
+                "==> the KVM probe boot did not finish (log: {}); using software emulation",
+                probe.log.display()
+            );
+            Ok(Accel::Tcg)
+        }
+    }
+
+    /// Boots the guest with `suite`, echoing its scenario output.
+    pub fn run_suite(
+        &self,
+        cache: &Cache,
+        suite: &str,
+        accel: Accel,
+        timeout: u64,
+    ) -> Result<Outcome> {
+        eprintln!("==> booting {} ({accel:?}) for suite `{suite}`", self.arch);
+        self.boot(cache, suite, accel, timeout, true)
+    }
+
+    fn boot(
+        &self,
+        cache: &Cache,
+        suite: &str,
+        accel: Accel,
+        timeout: u64,
+        echo: bool,
+    ) -> Result<Outcome> {
+        let log = cache
+            .logs()
+            .join(format!("guest-{}-{suite}.log", self.arch));
+        std::fs::create_dir_all(cache.logs())?;
+        let mut log_file = File::create(&log)?;
+        let mut cmd = Command::new(self.arch.qemu());
+        cmd.args([
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-serial",
+            "stdio",
+            "-no-reboot",
+        ])
+        .args(self.arch.qemu_machine_args())
+        .args(["-accel", if accel == Accel::Kvm { "kvm" } else { "tcg" }])
+        .arg("-kernel")
+        .arg(&self.kernel.image)
+        .arg("-initrd")
+        .arg(&self.initramfs)
+        .arg("-append")
+        .arg(format!(
+            "console={} loglevel=3 panic=-1 klp.suite={suite}",
+            self.arch.console()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        writeln!(log_file, "$ {}", run::display(&cmd))?;
+        let start = Instant::now();
+        let mut child = cmd.spawn().with_context(|| {
+            format!(
+                "cannot start `{}`; run `cargo xtask setup`",
+                self.arch.qemu()
+            )
+        })?;
+        let (tx, rx) = mpsc::channel();
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).split(b'\n').map_while(Result::ok) {
+                    let line = String::from_utf8_lossy(&line)
+                        .trim_end_matches('\r')
+                        .to_string();
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+
+        let deadline = start + Duration::from_secs(timeout);
+        let mut lines = Vec::new();
+        let mut in_scenario = false;
+        let mut timed_out = false;
+        let mut done_at = None;
+        loop {
+            let now = Instant::now();
+            // After the scenario ends, QEMU gets a few seconds to power off.
+            let until = done_at
+                .map_or(deadline, |d: Instant| d + Duration::from_secs(10))
+                .min(deadline);
+            if now >= until {
+                timed_out = done_at.is_none();
+                let _ = child.kill();
+                break;
+            }
+            match rx.recv_timeout(until - now) {
+                Ok(line) => {
+                    writeln!(log_file, "{line}")?;
+                    if line.starts_with(ktap::START) {
+                        in_scenario = true;
+                    } else if line == ktap::DONE {
+                        in_scenario = false;
+                        done_at = Some(Instant::now());
+                    } else if in_scenario && echo {
+                        println!("{line}");
+                    }
+                    lines.push(line);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let _ = child.wait();
+        let elapsed = start.elapsed();
+        let report = ktap::Report::parse(lines.iter().map(String::as_str));
+        let console_tail = lines[lines.len().saturating_sub(30)..].to_vec();
+        Ok(Outcome {
+            arch: self.arch,
+            suite: suite.to_string(),
+            report,
+            elapsed,
+            timed_out,
+            log,
+            console_tail,
+        })
+    }
+}
