@@ -17,7 +17,10 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .filter(|p| p.file_name().is_none_or(|n| n != "klp_bindings_generated.rs"))
+        .filter(|p| {
+            p.file_name()
+                .is_none_or(|n| n != "klp_bindings_generated.rs")
+        })
         .collect();
     files.sort();
     files
