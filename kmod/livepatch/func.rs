@@ -2,6 +2,10 @@
 
 //! Replaced functions and the objects that hold them.
 
+use super::callbacks::{
+    CallbackTable,
+    Callbacks, //
+};
 use kernel::{
     ffi::c_void,
     seq_file::SeqFile,
@@ -32,7 +36,11 @@ impl Func {
     ///
     /// `new_func` must be an `extern "C"` function whose parameters and return
     /// value have the ABI of those of `old_name` in the running kernel.
-    pub const unsafe fn new(old_name: &'static CStr, new_func: *const c_void, sympos: usize) -> Self {
+    pub const unsafe fn new(
+        old_name: &'static CStr,
+        new_func: *const c_void,
+        sympos: usize,
+    ) -> Self {
         Self {
             old_name,
             new_func,
@@ -41,16 +49,22 @@ impl Func {
     }
 }
 
-/// An object a patch changes: `vmlinux` or a module, and its replaced functions.
+/// An object a patch changes: `vmlinux` or a module, its replaced functions
+/// (possibly none) and its callbacks.
 pub struct Object {
     pub(crate) name: Option<&'static CStr>,
     pub(crate) funcs: &'static [Func],
+    pub(crate) callbacks: Option<CallbackTable>,
 }
 
 impl Object {
     /// The kernel image itself.
     pub const fn vmlinux(funcs: &'static [Func]) -> Self {
-        Self { name: None, funcs }
+        Self {
+            name: None,
+            funcs,
+            callbacks: None,
+        }
     }
 
     /// The module `name`; it is patched whenever it is loaded, before or after
@@ -59,6 +73,15 @@ impl Object {
         Self {
             name: Some(name),
             funcs,
+            callbacks: None,
+        }
+    }
+
+    /// The same object, with the callbacks of `T`.
+    pub const fn with_callbacks<T: Callbacks>(self) -> Self {
+        Self {
+            callbacks: Some(CallbackTable::of::<T>()),
+            ..self
         }
     }
 }

@@ -31,13 +31,13 @@
 ///     }
 /// }
 /// ```
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
 macro_rules! patch {
     (
         name: $name:tt,
         authors: [$($author:tt),* $(,)?],
         description: $description:tt,
-        $(replace: $replace:literal,)?
-        $($kind:ident $($objname:literal)? { $($funcs:tt)* })+
+        $($rest:tt)+
     ) => {
         ::kernel::prelude::module! {
             type: KlpRsPatchModule,
@@ -47,37 +47,61 @@ macro_rules! patch {
             license: "GPL",
         }
 
-        /// The modinfo tag without which `klp_enable_patch()` refuses the patch.
-        #[link_section = ".modinfo"]
-        #[used(compiler)]
-        static KLP_RS_LIVEPATCH_MODINFO: [u8; 12] = *b"livepatch=Y\0";
+        $crate::livepatch::livepatch_modinfo!();
+
+        /// The module's name, as C code reads it from `THIS_MODULE->name`.
+        #[allow(dead_code, reason = "for replacement functions that name their module")]
+        const MODULE_NAME: &str = $name;
 
         struct KlpRsPatchModule {
             _registration: $crate::livepatch::Registration,
         }
 
+        $crate::livepatch::patch!(@options [false] [] $($rest)+);
+    };
+
+    // Optional settings, in any order, before the objects.
+    (@options [$replace:expr] [$($state:expr),*] replace: $new:expr, $($rest:tt)+) => {
+        $crate::livepatch::patch!(@options [$new] [$($state),*] $($rest)+);
+    };
+    (@options [$replace:expr] [$($state:expr),*] states: [$($new:expr),* $(,)?], $($rest:tt)+) => {
+        $crate::livepatch::patch!(@options [$replace] [$($state,)* $($new),*] $($rest)+);
+    };
+    (@options [$replace:expr] [$($state:expr),*] $($objects:tt)+) => {
         impl ::kernel::Module for KlpRsPatchModule {
             fn init(module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
-                static PATCH: $crate::livepatch::Patch = $crate::livepatch::Patch {
-                    objects: &[$($crate::livepatch::patch!(@object $kind $($objname)? { $($funcs)* })),+],
-                    replace: $crate::livepatch::patch!(@or_false $($replace)?),
+                static PATCH: $crate::livepatch::Patch = $crate::livepatch::spec! {
+                    states: [$($state),*],
+                    $($objects)+
                 };
+                let klp_rs_replace: bool = $replace;
                 Ok(Self {
-                    _registration: $crate::livepatch::Registration::enable(module, &PATCH)?,
+                    _registration: $crate::livepatch::Registration::enable(module, &PATCH, klp_rs_replace)?,
                 })
             }
         }
     };
 
-    (@object vmlinux { $($funcs:tt)* }) => {
-        $crate::livepatch::Object::vmlinux($crate::livepatch::patch!(@funcs $($funcs)*))
+    // Objects, one at a time, into the array of `Object`s.
+    (@objects [$($done:expr),*]) => {
+        &[$($done),*]
     };
-    (@object module $objname:literal { $($funcs:tt)* }) => {
-        $crate::livepatch::Object::module(::kernel::c_str!($objname), $crate::livepatch::patch!(@funcs $($funcs)*))
+    (@objects [$($done:expr),*] vmlinux $(with $callbacks:ident)? { $($funcs:tt)* } $($rest:tt)*) => {
+        $crate::livepatch::patch!(@objects [$($done,)*
+            $crate::livepatch::Object::vmlinux($crate::livepatch::patch!(@funcs $($funcs)*))
+                $(.with_callbacks::<$callbacks>())?
+        ] $($rest)*)
     };
-    (@object $other:ident $($rest:tt)*) => {
+    (@objects [$($done:expr),*] module $objname:literal $(with $callbacks:ident)? { $($funcs:tt)* } $($rest:tt)*) => {
+        $crate::livepatch::patch!(@objects [$($done,)*
+            $crate::livepatch::Object::module(::kernel::c_str!($objname), $crate::livepatch::patch!(@funcs $($funcs)*))
+                $(.with_callbacks::<$callbacks>())?
+        ] $($rest)*)
+    };
+    (@objects [$($done:expr),*] $other:tt $($rest:tt)*) => {
         ::core::compile_error!(concat!(
-            "unknown object kind `", stringify!($other), "`: use `vmlinux { ... }` or `module \"name\" { ... }`"
+            "expected `vmlinux { ... }` or `module \"name\" { ... }` (optionally `with Callbacks`), found `",
+            stringify!($other), "`"
         ))
     };
 
@@ -109,9 +133,100 @@ macro_rules! patch {
         FUNCS
     }};
 
-    (@or_false $value:literal) => { $value };
-    (@or_false) => { false };
     (@or_zero $value:literal) => { $value };
     (@or_zero) => { 0 };
 }
 pub(crate) use patch;
+
+/// The [`Patch`](super::Patch) a module hands to the kernel: its states and
+/// its objects, in the syntax of [`patch!`]. For modules that write their
+/// own init (e.g. to set something up before the patch is enabled).
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! spec {
+    (states: [$($state:expr),* $(,)?], $($objects:tt)+) => {
+        $crate::livepatch::Patch {
+            objects: $crate::livepatch::patch!(@objects [] $($objects)+),
+            states: &[$($state.declared()),*],
+        }
+    };
+    ($($objects:tt)+) => {
+        $crate::livepatch::spec!(states: [], $($objects)+)
+    };
+}
+pub(crate) use spec;
+
+/// The `livepatch=Y` modinfo tag, without which `klp_enable_patch()` refuses
+/// a patch. [`patch!`] emits it; modules that write their own init use this.
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! livepatch_modinfo {
+    () => {
+        #[link_section = ".modinfo"]
+        #[used(compiler)]
+        static KLP_RS_LIVEPATCH_MODINFO: [u8; 12] = *b"livepatch=Y\0";
+    };
+}
+pub(crate) use livepatch_modinfo;
+
+/// Declares a module parameter shown in `/sys/module/<module>/parameters/`
+/// with permissions `perm`, parsed by the kernel's own `param_ops_*`, and
+/// described to `modinfo`:
+///
+/// ```ignore
+/// livepatch::param!(pre_patch_ret: i32 = 0, 0o644, "pre_patch_ret (default=0)");
+/// livepatch::param!(klp_pids: [i32; 64], 0, "Array of pids");
+/// ```
+///
+/// A scalar becomes a `static` [`Param`](super::Param) (`.get()`, `.set()`);
+/// an array an [`IntArrayParam`](super::IntArrayParam).
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! param {
+    ($pname:ident: i32 = $default:expr, $perm:literal, $desc:literal) => {
+        $crate::livepatch::param!(@scalar $pname, i32, $default, $perm, $desc, param_ops_int);
+    };
+    ($pname:ident: bool = $default:expr, $perm:literal, $desc:literal) => {
+        $crate::livepatch::param!(@scalar $pname, bool, $default, $perm, $desc, param_ops_bool);
+    };
+    ($pname:ident: [i32; $max:expr], $perm:literal, $desc:literal) => {
+        #[allow(non_upper_case_globals, reason = "named as the parameter users set")]
+        static $pname: $crate::livepatch::IntArrayParam<{ $max }> =
+            $crate::livepatch::IntArrayParam::new();
+        const _: () = {
+            static ARRAY: $crate::livepatch::param::KernelParamArray = $pname.describe();
+            $crate::livepatch::param!(@entry $pname, $perm, $desc, "array of int",
+                $crate::livepatch::param::ParamTarget::Array(&ARRAY));
+        };
+    };
+    (@scalar $pname:ident, $ty:ty, $default:expr, $perm:literal, $desc:literal, $ops:ident) => {
+        #[allow(non_upper_case_globals, reason = "named as the parameter users set")]
+        static $pname: $crate::livepatch::Param<$ty> = $crate::livepatch::Param::new($default);
+        const _: () = {
+            $crate::livepatch::param!(@entry $pname, $perm, $desc,
+                <$ty as $crate::livepatch::param::ParamType>::NAME,
+                $crate::livepatch::param::ParamTarget::Scalar(
+                    $pname.as_arg(),
+                    &raw const ::kernel::bindings::$ops,
+                ));
+        };
+    };
+    (@entry $pname:ident, $perm:literal, $desc:literal, $tyname:expr, $target:expr) => {
+        #[link_section = "__param"]
+        #[used(compiler)]
+        static ENTRY: $crate::livepatch::param::KernelParam =
+            $crate::livepatch::param::KernelParam::new(
+                ::kernel::c_str!(stringify!($pname)),
+                $target,
+                $perm,
+            );
+        const TYPE: &[&str] = &["parmtype=", stringify!($pname), ":", $tyname];
+        #[link_section = ".modinfo"]
+        #[used(compiler)]
+        static PARMTYPE: [u8; $crate::livepatch::param::modinfo_len(TYPE)] =
+            $crate::livepatch::param::modinfo(TYPE);
+        const DESC: &[&str] = &["parm=", stringify!($pname), ":", $desc];
+        #[link_section = ".modinfo"]
+        #[used(compiler)]
+        static PARM: [u8; $crate::livepatch::param::modinfo_len(DESC)] =
+            $crate::livepatch::param::modinfo(DESC);
+    };
+}
+pub(crate) use param;

@@ -18,13 +18,48 @@
 //!
 //! C header: [`include/linux/livepatch.h`](srctree/include/linux/livepatch.h)
 
+mod callbacks;
 mod func;
 mod macros;
+pub mod param;
 mod registration;
+mod shadow;
+mod state;
 
-pub use func::{CArg, Func, Object};
-pub(crate) use macros::patch;
-pub use registration::{Patch, Registration};
+pub use callbacks::{
+    Callbacks,
+    ModuleState,
+    ObjectRef, //
+};
+pub use func::{
+    CArg,
+    Func,
+    Object, //
+};
+#[allow(
+    unused_imports,
+    reason = "each patch module uses some of these macros, none uses all"
+)]
+pub(crate) use macros::{
+    livepatch_modinfo,
+    param,
+    patch,
+    spec, //
+};
+pub use param::{
+    IntArrayParam,
+    Param, //
+};
+pub use registration::{
+    Patch,
+    Registration, //
+};
+pub use shadow::Shadow;
+pub use state::{
+    State,
+    StateId,
+    StateRef, //
+};
 
 /// The kernel's livepatch types, generated at module build time from this
 /// kernel's `include/linux/livepatch.h` by `kmod/livepatch/livepatch.mk`.

@@ -64,8 +64,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel> {
     let fragments = fragments(arch)?;
     let mut key = format!("{RECIPE}\narch {arch}\n{}", tc.fingerprint);
+    // The key holds what the fragments say, not where the checkout is, so
+    // that every clone on this machine shares one build.
     for (path, text) in &fragments {
-        key.push_str(&format!("fragment {}\n{text}", path.display()));
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        key.push_str(&format!("fragment {name}\n{text}"));
     }
     let dir = cache
         .builds()
