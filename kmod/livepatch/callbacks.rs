@@ -98,6 +98,21 @@ pub trait Callbacks {
     }
 }
 
+impl kernel::fmt::Display for ObjectRef {
+    /// `vmlinux`, or `<module> -> <state>` as the kernel's selftests log it.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.module() {
+            Some((name, state)) => write!(
+                f,
+                "{} -> {}",
+                name.to_str().unwrap_or("?"),
+                state.describe()
+            ),
+            None => f.write_str("vmlinux"),
+        }
+    }
+}
+
 /// The C function pointers for the callbacks `T` implements.
 pub(crate) struct CallbackTable {
     pre_patch: bindings::klp_pre_patch_t,

@@ -29,23 +29,29 @@ endif
 klp_rs_skip_c_flags += -mprofile-kernel
 klp_rs_extra_c_flags_powerpc := -DCONFIG_CC_IS_CLANG
 
-klp_rs_bindings := $(obj)/klp_bindings_generated.rs
-
+# cmd_klp_rs_bindgen: bindings for the header `$<` into `$@`, of the items
+# matching `klp_rs_allowlist` (a target-specific variable); everything else
+# comes from the kernel crate's own bindings.
 quiet_cmd_klp_rs_bindgen = BINDGEN $@
       cmd_klp_rs_bindgen = $(BINDGEN) $< --rust-target 1.85 --use-core \
 	--ctypes-prefix kernel::ffi --no-layout-tests --no-debug '.*' \
-	--allowlist-item 'klp_.*' --no-recursive-allowlist \
+	$(foreach item,$(klp_rs_allowlist),--allowlist-item '$(item)') \
+	--no-recursive-allowlist \
 	--raw-line 'use kernel::bindings::*;' -o $@ -- \
 	$(filter-out $(klp_rs_skip_c_flags), $(c_flags)) -w \
 	--target=$(klp_rs_target) $(klp_rs_extra_c_flags_$(SRCARCH)) \
 	-fno-builtin -D__BINDGEN__ -DMODULE
 
+klp_rs_bindings := $(obj)/klp_bindings_generated.rs
+$(klp_rs_bindings): klp_rs_allowlist := klp_.*
 $(klp_rs_bindings): $(srctree)/include/linux/livepatch.h FORCE
 	$(call if_changed_dep,klp_rs_bindgen)
 
 targets += klp_bindings_generated.rs
 clean-files += klp_bindings_generated.rs
 
-# Every Rust object of the including directory reads the bindings.
-$(addprefix $(obj)/,$(obj-m)): $(klp_rs_bindings)
+# Every object of the including directory, including the parts of composite
+# modules (`name-y := a.o b.o`), may read the bindings.
+klp_rs_objects := $(addprefix $(obj)/,$(obj-m) $(foreach m,$(obj-m),$($(m:.o=-y))))
+$(klp_rs_objects): $(klp_rs_bindings)
 export KLP_RS_BINDINGS := $(abspath $(klp_rs_bindings))

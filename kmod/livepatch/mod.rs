@@ -54,7 +54,10 @@ pub use registration::{
     Patch,
     Registration, //
 };
-pub use shadow::Shadow;
+pub use shadow::{
+    Destroy,
+    Shadow, //
+};
 pub use state::{
     State,
     StateId,

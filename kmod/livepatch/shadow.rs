@@ -146,6 +146,13 @@ impl<T: Sync> Shadow<T> {
         unsafe { bindings::klp_shadow_free(key(obj), self.id, destructor::<T>()) }
     }
 
+    /// Detaches the shadow variable of `obj`, handing its value to
+    /// `D::destroy` with the object, then dropping it.
+    pub fn free_with<O, D: Destroy<T>>(&self, obj: &mut O) {
+        // SAFETY: As for `free`; `destroy_shadow::<T, D>` takes a `T`.
+        unsafe { bindings::klp_shadow_free(key(obj), self.id, Some(destroy_shadow::<T, D>)) }
+    }
+
     /// Detaches the shadow variables of this id from every object, dropping
     /// their values.
     ///
@@ -157,11 +164,26 @@ impl<T: Sync> Shadow<T> {
         unsafe { bindings::klp_shadow_free_all(self.id, destructor::<T>()) }
     }
 
-    /// The destructor the kernel is given for this type, as an address
-    /// (null when `T` needs no drop), for logs that identify it.
+    /// The destructor the kernel gets from [`Shadow::free`] and
+    /// [`Shadow::free_all`], as an address (null when `T` needs no drop),
+    /// for logs that identify it.
     pub fn destructor_address() -> *const c_void {
         destructor::<T>().map_or(core::ptr::null(), |f| f as *const c_void)
     }
+
+    /// The destructor the kernel gets from [`Shadow::free_with`]`::<_, D>`,
+    /// as an address.
+    pub fn destructor_address_with<D: Destroy<T>>() -> *const c_void {
+        destroy_shadow::<T, D> as *const c_void
+    }
+}
+
+/// Work to do with a shadow variable's value as it is detached, besides
+/// dropping it (C's `klp_shadow_dtor_t`).
+pub trait Destroy<T> {
+    /// Called with the address of the object and the value, just before the
+    /// value is dropped.
+    fn destroy(obj: *const c_void, data: &mut T);
 }
 
 /// The `gfp_t` of `flags` (the kernel crate keeps its raw value private):
@@ -226,6 +248,19 @@ where
             e.to_errno()
         }
     }
+}
+
+/// The `klp_shadow_dtor_t` for `Shadow<T>` freed with `D`.
+///
+/// # Safety
+///
+/// `shadow_data` holds an initialized `T` that is dropped nowhere else.
+unsafe extern "C" fn destroy_shadow<T, D: Destroy<T>>(obj: *mut c_void, shadow_data: *mut c_void) {
+    let data = shadow_data.cast::<T>();
+    // SAFETY: See the function's safety section.
+    D::destroy(obj, unsafe { &mut *data });
+    // SAFETY: See the function's safety section.
+    unsafe { core::ptr::drop_in_place(data) }
 }
 
 /// The `klp_shadow_dtor_t` for `Shadow<T>`.

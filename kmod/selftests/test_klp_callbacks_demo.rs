@@ -18,32 +18,25 @@ use livepatch::{
 
 livepatch::param!(pre_patch_ret: i32 = 0, 0o644, "pre_patch_ret (default=0)");
 
-fn callback_info(callback: &str, obj: &ObjectRef) {
-    match obj.module() {
-        Some((name, state)) => pr_info!("{callback}: {name} -> {}\n", state.describe()),
-        None => pr_info!("{callback}: vmlinux\n"),
-    }
-}
-
 struct Demo;
 
 #[vtable]
 impl Callbacks for Demo {
     fn pre_patch(obj: &ObjectRef) -> Result {
-        callback_info("pre_patch_callback", obj);
+        pr_info!("pre_patch_callback: {obj}\n");
         match pre_patch_ret.get() {
             0 => Ok(()),
             ret => Err(Error::from_errno(ret)),
         }
     }
     fn post_patch(obj: &ObjectRef) {
-        callback_info("post_patch_callback", obj);
+        pr_info!("post_patch_callback: {obj}\n");
     }
     fn pre_unpatch(obj: &ObjectRef) {
-        callback_info("pre_unpatch_callback", obj);
+        pr_info!("pre_unpatch_callback: {obj}\n");
     }
     fn post_unpatch(obj: &ObjectRef) {
-        callback_info("post_unpatch_callback", obj);
+        pr_info!("post_unpatch_callback: {obj}\n");
     }
 }
 
