@@ -88,13 +88,13 @@ macro_rules! patch {
     };
     (@objects [$($done:expr),*] vmlinux $(with $callbacks:ident)? { $($funcs:tt)* } $($rest:tt)*) => {
         $crate::livepatch::patch!(@objects [$($done,)*
-            $crate::livepatch::Object::vmlinux($crate::livepatch::patch!(@funcs $($funcs)*))
+            $crate::livepatch::Object::vmlinux($crate::livepatch::patch!(@funcs [] [] $($funcs)*))
                 $(.with_callbacks::<$callbacks>())?
         ] $($rest)*)
     };
     (@objects [$($done:expr),*] module $objname:literal $(with $callbacks:ident)? { $($funcs:tt)* } $($rest:tt)*) => {
         $crate::livepatch::patch!(@objects [$($done,)*
-            $crate::livepatch::Object::module(::kernel::c_str!($objname), $crate::livepatch::patch!(@funcs $($funcs)*))
+            $crate::livepatch::Object::module(::kernel::c_str!($objname), $crate::livepatch::patch!(@funcs [] [] $($funcs)*))
                 $(.with_callbacks::<$callbacks>())?
         ] $($rest)*)
     };
@@ -105,39 +105,85 @@ macro_rules! patch {
         ))
     };
 
-    (@funcs $(
-        $(#[sympos = $pos:literal])?
-        $old:ident => fn $new:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block
-    )*) => {{
-        $(
-            extern "C" fn $new($($arg: <$ty as $crate::livepatch::CArg>::Raw),*) $(-> $ret)? {
-                $(
-                    // SAFETY: `$arg` is what the caller of the patched function
-                    // passed, and the converted value lives only for this call.
-                    let $arg: $ty = unsafe { <$ty as $crate::livepatch::CArg>::from_raw($arg) };
-                )*
-                $body
-            }
-        )*
-        const FUNCS: &[$crate::livepatch::Func] = &[$(
-            // SAFETY: `$new` was just defined as an `extern "C"` function with
-            // the declared parameters, which take the C types of `$old`.
-            unsafe {
-                $crate::livepatch::Func::new(
-                    ::kernel::c_str!(stringify!($old)),
-                    $new as *const ::kernel::ffi::c_void,
-                    $crate::livepatch::patch!(@or_zero $($pos)?),
-                )
-            }
-        ),*];
+    // Replacement functions, one at a time: `[definitions] [Func entries]`.
+    (@funcs [$($def:item)*] [$($entry:expr),*]) => {{
+        $($def)*
+        const FUNCS: &[$crate::livepatch::Func] = &[$($entry),*];
         FUNCS
     }};
-
-    (@or_zero $value:literal) => { $value };
-    (@or_zero) => { 0 };
+    (@funcs [$($def:item)*] [$($entry:expr),*]
+        #[sympos = $pos:literal] $old:ident => fn $new:ident $args:tt $(-> $ret:ty)? $body:block $($rest:tt)*
+    ) => {
+        $crate::livepatch::patch!(@funcs [$($def)* $crate::livepatch::c_callable!(fn $new $args $(-> $ret)? $body);]
+            [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!(stringify!($old)), $new, $pos)] $($rest)*)
+    };
+    (@funcs [$($def:item)*] [$($entry:expr),*]
+        #[syscall] $old:ident => fn $new:ident $args:tt $(-> $ret:ty)? $body:block $($rest:tt)*
+    ) => {
+        $crate::livepatch::patch!(@funcs [$($def)* $crate::livepatch::c_callable!(fn $new $args $(-> $ret)? $body);]
+            [$($entry,)* $crate::livepatch::patch!(@func $crate::livepatch::syscall_name!($old), $new, 0)] $($rest)*)
+    };
+    (@funcs [$($def:item)*] [$($entry:expr),*]
+        $old:ident => fn $new:ident $args:tt $(-> $ret:ty)? $body:block $($rest:tt)*
+    ) => {
+        $crate::livepatch::patch!(@funcs [$($def)* $crate::livepatch::c_callable!(fn $new $args $(-> $ret)? $body);]
+            [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!(stringify!($old)), $new, 0)] $($rest)*)
+    };
+    (@func $old:expr, $new:ident, $pos:expr) => {
+        // SAFETY: `$new` was defined by `c_callable!` as an `extern "C"`
+        // function whose parameters take the C types of the replaced one.
+        unsafe { $crate::livepatch::Func::new($old, $new as *const ::kernel::ffi::c_void, $pos) }
+    };
 }
 pub(crate) use patch;
 
+/// Defines an `extern "C"` function with a Rust body whose parameters may be
+/// [`CArg`](super::CArg) types (e.g. `&SeqFile` for `struct seq_file *`):
+/// the body of a replacement function, or of a C entry point (which C code
+/// of a composite module calls).
+///
+/// ```ignore
+/// livepatch::c_callable! {
+///     #[no_mangle]
+///     fn klp_rs_show(m: &SeqFile, _v: *mut c_void) -> c_int { 0 }
+/// }
+/// ```
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! c_callable {
+    ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$attr])*
+        extern "C" fn $name($($arg: <$ty as $crate::livepatch::CArg>::Raw),*) $(-> $ret)? {
+            $(
+                // SAFETY: `$arg` is what the C caller passed, and the
+                // converted value lives only for this call.
+                let $arg: $ty = unsafe { <$ty as $crate::livepatch::CArg>::from_raw($arg) };
+            )*
+            $body
+        }
+    };
+}
+pub(crate) use c_callable;
+
+/// The name of the entry symbol of system call `$name` on this arch, e.g.
+/// `__x64_sys_getpid` on x86_64 (`CONFIG_ARCH_HAS_SYSCALL_WRAPPER`).
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! syscall_name {
+    ($name:ident) => {{
+        #[cfg(target_arch = "x86_64")]
+        const NAME: &::kernel::str::CStr =
+            ::kernel::c_str!(concat!("__x64_sys_", stringify!($name)));
+        #[cfg(target_arch = "aarch64")]
+        const NAME: &::kernel::str::CStr =
+            ::kernel::c_str!(concat!("__arm64_sys_", stringify!($name)));
+        #[cfg(target_arch = "s390x")]
+        const NAME: &::kernel::str::CStr =
+            ::kernel::c_str!(concat!("__s390x_sys_", stringify!($name)));
+        #[cfg(target_arch = "powerpc64")]
+        const NAME: &::kernel::str::CStr = ::kernel::c_str!(concat!("sys_", stringify!($name)));
+        NAME
+    }};
+}
+pub(crate) use syscall_name;
 /// The [`Patch`](super::Patch) a module hands to the kernel: its states and
 /// its objects, in the syntax of [`patch!`]. For modules that write their
 /// own init (e.g. to set something up before the patch is enabled).

@@ -41,10 +41,12 @@ pub use func::{
     reason = "each patch module uses some of these macros, none uses all"
 )]
 pub(crate) use macros::{
+    c_callable,
     livepatch_modinfo,
     param,
     patch,
-    spec, //
+    spec,
+    syscall_name, //
 };
 pub use param::{
     IntArrayParam,
