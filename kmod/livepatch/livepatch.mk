@@ -55,3 +55,5 @@ clean-files += klp_bindings_generated.rs
 klp_rs_objects := $(addprefix $(obj)/,$(obj-m) $(foreach m,$(obj-m),$($(m:.o=-y))))
 $(klp_rs_objects): $(klp_rs_bindings)
 export KLP_RS_BINDINGS := $(abspath $(klp_rs_bindings))
+# The release a patch declares it is built for, unless it names one.
+export KLP_RS_KERNEL_RELEASE := $(KERNELRELEASE)

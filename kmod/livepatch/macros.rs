@@ -55,19 +55,25 @@ macro_rules! patch {
 
         struct KlpRsPatchModule {
             _registration: $crate::livepatch::Registration,
+            _metadata: Option<$crate::livepatch::Published>,
         }
 
-        $crate::livepatch::patch!(@options [false] [] $($rest)+);
+        $crate::livepatch::patch!(@options [false] [] [] $description; $($rest)+);
     };
 
     // Optional settings, in any order, before the objects.
-    (@options [$replace:expr] [$($state:expr),*] replace: $new:expr, $($rest:tt)+) => {
-        $crate::livepatch::patch!(@options [$new] [$($state),*] $($rest)+);
+    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] $d:tt; replace: $new:expr, $($rest:tt)+) => {
+        $crate::livepatch::patch!(@options [$new] [$($state),*] [$($meta)*] $d; $($rest)+);
     };
-    (@options [$replace:expr] [$($state:expr),*] states: [$($new:expr),* $(,)?], $($rest:tt)+) => {
-        $crate::livepatch::patch!(@options [$replace] [$($state,)* $($new),*] $($rest)+);
+    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] $d:tt; states: [$($new:expr),* $(,)?], $($rest:tt)+) => {
+        $crate::livepatch::patch!(@options [$replace] [$($state,)* $($new),*] [$($meta)*] $d; $($rest)+);
     };
-    (@options [$replace:expr] [$($state:expr),*] $($objects:tt)+) => {
+    (@options [$replace:expr] [$($state:expr),*] [] $d:tt; metadata: { $($new:tt)* }, $($rest:tt)+) => {
+        $crate::livepatch::patch!(@options [$replace] [$($state),*] [$($new)*] $d; $($rest)+);
+    };
+    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] $d:tt; $($objects:tt)+) => {
+        $crate::livepatch::patch!(@modinfo $($meta)*);
+
         impl ::kernel::Module for KlpRsPatchModule {
             fn init(module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
                 static PATCH: $crate::livepatch::Patch = $crate::livepatch::spec! {
@@ -75,12 +81,72 @@ macro_rules! patch {
                     $($objects)+
                 };
                 let klp_rs_replace: bool = $replace;
+                let metadata: Option<&'static $crate::livepatch::Metadata> =
+                    $crate::livepatch::patch!(@metadata $d; $($meta)*);
+                let published = match metadata {
+                    Some(meta) => Some($crate::livepatch::Published::create(module, meta)?),
+                    None => None,
+                };
                 Ok(Self {
                     _registration: $crate::livepatch::Registration::enable(module, &PATCH, klp_rs_replace)?,
+                    _metadata: published,
                 })
             }
         }
     };
+
+    // Metadata, in this order: `version`, `kernel` (default: the release of
+    // the kernel tree the module is built against), `released` (default:
+    // `$KLP_RS_KERNEL_RELEASED`, the date of the kernel's source package),
+    // `cves`, `bugs`, `seed` (default `false`).
+    (@metadata $d:tt;) => { None };
+    (@metadata $d:tt;
+        version: $version:literal, $(kernel: $kernel:literal,)? $(released: $released:literal,)?
+        $(cves: [$($cve:literal),* $(,)?],)? $(bugs: [$($bug:literal),* $(,)?],)? $(seed: $seed:literal,)?
+    ) => {{
+        static METADATA: $crate::livepatch::Metadata = $crate::livepatch::Metadata {
+            version: $version,
+            kernel: $crate::livepatch::patch!(@kernel $($kernel)?),
+            released: $crate::livepatch::patch!(@released $($released)?),
+            cves: &[$($($cve),*)?],
+            bugs: &[$($($bug),*)?],
+            seed: $crate::livepatch::patch!(@or_false $($seed)?),
+            description: $d,
+        };
+        Some(&METADATA)
+    }};
+    (@metadata $($other:tt)*) => {
+        ::core::compile_error!(
+            "metadata: { version: N, [kernel: \"release\",] [released: \"YYYY-MM-DD\",] [cves: [...],] [bugs: [...],] [seed: bool,] }"
+        )
+    };
+    (@kernel $kernel:literal) => { $kernel };
+    (@kernel) => { env!("KLP_RS_KERNEL_RELEASE") };
+    (@released $released:literal) => { $released };
+    (@released) => {
+        env!(
+            "KLP_RS_KERNEL_RELEASED",
+            "name the kernel's release date: `released: \"YYYY-MM-DD\"` (`cargo xtask build` sets it)"
+        )
+    };
+    (@or_false $value:literal) => { $value };
+    (@or_false) => { false };
+
+    // The same metadata in `.modinfo`, for `modinfo` and the `klp` tool.
+    (@modinfo) => {};
+    (@modinfo
+        version: $version:literal, $(kernel: $kernel:literal,)? $(released: $released:literal,)?
+        $(cves: [$($cve:literal),* $(,)?],)? $(bugs: [$($bug:literal),* $(,)?],)? $(seed: $seed:literal,)?
+    ) => {
+        $crate::livepatch::modinfo!("klp_version=", stringify!($version));
+        $crate::livepatch::modinfo!("klp_kernel=", $crate::livepatch::patch!(@kernel $($kernel)?));
+        $crate::livepatch::modinfo!("klp_released=", $crate::livepatch::patch!(@released $($released)?));
+        $($($crate::livepatch::modinfo!("klp_cve=", $cve);)*)?
+        $($($crate::livepatch::modinfo!("klp_bug=", $bug);)*)?
+        $crate::livepatch::modinfo!("klp_seed=",
+            if $crate::livepatch::patch!(@or_false $($seed)?) { "Y" } else { "N" });
+    };
+    (@modinfo $($other:tt)*) => {};
 
     // Objects, one at a time, into the array of `Object`s.
     (@objects [$($done:expr),*]) => {
@@ -212,6 +278,22 @@ macro_rules! livepatch_modinfo {
     };
 }
 pub(crate) use livepatch_modinfo;
+
+/// One `.modinfo` entry, `key=value`, from string pieces known at compile
+/// time.
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! modinfo {
+    ($($part:expr),+) => {
+        const _: () = {
+            const PARTS: &[&str] = &[$($part),+];
+            #[link_section = ".modinfo"]
+            #[used(compiler)]
+            static ENTRY: [u8; $crate::livepatch::param::modinfo_len(PARTS)] =
+                $crate::livepatch::param::modinfo(PARTS);
+        };
+    };
+}
+pub(crate) use modinfo;
 
 /// Declares a module parameter shown in `/sys/module/<module>/parameters/`
 /// with permissions `perm`, parsed by the kernel's own `param_ops_*`, and

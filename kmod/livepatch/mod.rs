@@ -21,6 +21,7 @@
 mod callbacks;
 mod func;
 mod macros;
+mod metadata;
 pub mod param;
 mod registration;
 mod shadow;
@@ -43,10 +44,15 @@ pub use func::{
 pub(crate) use macros::{
     c_callable,
     livepatch_modinfo,
+    modinfo,
     param,
     patch,
     spec,
     syscall_name, //
+};
+pub use metadata::{
+    Metadata,
+    Published, //
 };
 pub use param::{
     IntArrayParam,
