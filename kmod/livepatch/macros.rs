@@ -10,7 +10,8 @@
 /// patch; the module holds no other code. Each replacement is written as an
 /// ordinary Rust function after `old_name =>`; its parameters may use any
 /// [`CArg`](super::CArg) type in place of the C type (e.g. `&SeqFile` for a
-/// `struct seq_file *`). `#[sympos = N]` before `old_name` picks the N-th of
+/// `struct seq_file *`), or `old_name => extern c_name,` for a replacement
+/// written in C in the same module. `#[sympos = N]` before `old_name` picks the N-th of
 /// several local functions of that name in the object. `replace: true` makes
 /// the patch a cumulative one that atomically replaces all earlier patches.
 /// Objects are `vmlinux { ... }` or `module "name" { ... }`.
@@ -195,6 +196,17 @@ macro_rules! patch {
         $crate::livepatch::patch!(@funcs [$($def)* $crate::livepatch::c_callable!(fn $new $args $(-> $ret)? $body);]
             [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!(stringify!($old)), $new, 0)] $($rest)*)
     };
+    // A replacement defined in C (e.g. a traceable entry point around a Rust
+    // body: Rust functions have no ftrace call site).
+    (@funcs [$($def:item)*] [$($entry:expr),*]
+        $(#[sympos = $pos:literal])? $old:ident => extern $new:ident, $($rest:tt)*
+    ) => {
+        $crate::livepatch::patch!(@funcs [$($def)* extern "C" { fn $new(); }]
+            [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!(stringify!($old)), $new,
+                $crate::livepatch::patch!(@or_zero $($pos)?))] $($rest)*)
+    };
+    (@or_zero $pos:literal) => { $pos };
+    (@or_zero) => { 0 };
     (@func $old:expr, $new:ident, $pos:expr) => {
         // SAFETY: `$new` was defined by `c_callable!` as an `extern "C"`
         // function whose parameters take the C types of the replaced one.
