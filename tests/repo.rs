@@ -5,8 +5,9 @@
 use std::{
     fs,
     path::{Path, PathBuf},
+    process::Command,
 };
-use xtask::{kconfig, repo_root};
+use xtask::{kconfig, ktap, repo_root};
 
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
@@ -19,7 +20,7 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "rs"))
         .filter(|p| {
             p.file_name()
-                .is_none_or(|n| n != "klp_bindings_generated.rs")
+                .is_none_or(|n| !n.to_string_lossy().ends_with("_generated.rs"))
         })
         .collect();
     files.sort();
@@ -36,6 +37,27 @@ fn patch_dirs() -> Vec<PathBuf> {
         .collect()
 }
 
+/// The modules a Kbuild builds, each with the objects it is linked from:
+/// itself, or the list of a composite module (`name-y := a.o b.o`).
+fn kbuild_modules(kbuild: &str) -> Vec<(String, Vec<String>)> {
+    let stem = |o: &str| o.trim().trim_end_matches(".o").to_string();
+    kbuild
+        .lines()
+        .filter_map(|l| l.strip_prefix("obj-m += "))
+        .map(|o| {
+            let module = stem(o);
+            let parts = kbuild
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{module}-y := ")))
+                .map_or_else(
+                    || vec![module.clone()],
+                    |list| list.split_whitespace().map(stem).collect(),
+                );
+            (module, parts)
+        })
+        .collect()
+}
+
 #[test]
 fn every_patch_module_is_built_and_every_built_module_exists() {
     let dirs = patch_dirs();
@@ -45,19 +67,42 @@ fn every_patch_module_is_built_and_every_built_module_exists() {
     );
     for dir in dirs {
         let kbuild = read(&dir.join("Kbuild"));
-        let listed: Vec<String> = kbuild
-            .lines()
-            .filter_map(|l| l.strip_prefix("obj-m += "))
-            .map(|o| o.trim_end_matches(".o").to_string())
-            .collect();
+        let modules = kbuild_modules(&kbuild);
+        // Every module has exactly one Rust object (its crate root); the
+        // other objects of a composite module are C entry points.
+        let mut roots: Vec<String> = Vec::new();
+        for (module, parts) in &modules {
+            let rust: Vec<&String> = parts
+                .iter()
+                .filter(|p| dir.join(format!("{p}.rs")).is_file())
+                .collect();
+            assert_eq!(
+                rust.len(),
+                1,
+                "{}: module `{module}` must have one Rust crate root among {parts:?}",
+                dir.display()
+            );
+            roots.push(rust[0].clone());
+            for part in parts
+                .iter()
+                .filter(|p| !dir.join(format!("{p}.rs")).is_file())
+            {
+                assert!(
+                    dir.join(format!("{part}.c")).is_file(),
+                    "{}: `{module}` lists `{part}.o`, which has no source",
+                    dir.display()
+                );
+            }
+        }
+        roots.sort();
         let sources: Vec<String> = rust_files(&dir)
             .iter()
             .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(
-            listed,
+            roots,
             sources,
-            "{}/Kbuild must list exactly its .rs modules",
+            "{}/Kbuild must build exactly its .rs modules",
             dir.display()
         );
         assert!(
@@ -84,14 +129,31 @@ fn patch_modules_include_the_crate_and_write_no_unsafe() {
                 file.display()
             );
         }
+        let shared = dir.join("shared");
+        let shared_files = if shared.is_dir() {
+            rust_files(&shared)
+        } else {
+            Vec::new()
+        };
+        for file in shared_files {
+            assert!(
+                !read(&file).contains("unsafe"),
+                "{}: code shared by patch modules must not use `unsafe`",
+                file.display()
+            );
+        }
     }
 }
 
 #[test]
 fn kmod_sources_have_spdx_and_safety_comments() {
     let mut files = rust_files(&repo_root().join("kmod/livepatch"));
+    files.extend(rust_files(&repo_root().join("kmod/testing")));
     for dir in patch_dirs() {
         files.extend(rust_files(&dir));
+        if dir.join("shared").is_dir() {
+            files.extend(rust_files(&dir.join("shared")));
+        }
     }
     for file in files {
         let text = read(&file);
@@ -146,6 +208,10 @@ fn fragments_keep_what_every_guest_needs() {
         "DEBUG_FS",
         "DYNAMIC_DEBUG",
         "STACKTRACE",
+        // The kernel's livepatch selftests: `sysctl kernel.ftrace_enabled`
+        // and a kprobe on a patched function.
+        "SYSCTL",
+        "KPROBES",
     ] {
         assert_eq!(
             common.get(sym).map(String::as_str),
@@ -185,5 +251,71 @@ fn ci_runs_the_test_command_of_the_readme() {
     assert!(
         ci.lines().any(|l| l.trim() == "cargo xtask test"),
         ".ci/run must run `cargo xtask test`, the README's test command"
+    );
+}
+
+#[test]
+fn kselftest_runner_reports_passes_skips_failures_and_missing_modules() {
+    // The guest's runner of the kernel's selftests, over stand-in scripts and
+    // a stand-in cleanup, in busybox's sh as in the guest; its KTAP goes
+    // through the host's parser.
+    let dir = std::env::temp_dir().join(format!("klp-rs-kselftest-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    for (name, body) in [
+        ("test-pass.sh", "echo 'TEST: fine ... ok'\n"),
+        (
+            "test-skip.sh",
+            "echo 'TEST: kprobes ... '\necho 'SKIP: no kprobes' >&2\nexit 4\n",
+        ),
+        (
+            "test-fail.sh",
+            "echo 'TEST: broken ... not ok'\necho '-expected'\nexit 1\n",
+        ),
+        ("test-missing.sh", "exit 0\n"),
+        (
+            "cleanup.sh",
+            "stand_in_cleanup() { echo '# cleaned up'; }\n",
+        ),
+    ] {
+        fs::write(dir.join(name), body).unwrap();
+    }
+    fs::write(
+        dir.join("klp-rs-tests"),
+        "test-pass.sh\ntest-skip.sh\ntest-fail.sh\ntest-missing.sh test_klp_a test_klp_b\n",
+    )
+    .unwrap();
+    let out = Command::new("/bin/busybox")
+        .args([
+            "sh",
+            "-c",
+            ". \"$0\" && . \"$1/cleanup.sh\" && kselftests \"$1\" 'Rust twins' stand_in_cleanup",
+        ])
+        .arg(repo_root().join("qemu/guest/scenarios/kselftest.sh"))
+        .arg(&dir)
+        .output()
+        .expect("cannot run /bin/busybox: install busybox-static (`cargo xtask setup`)");
+    fs::remove_dir_all(&dir).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        ktap::Report::parse(text.lines()).to_string(),
+        "1 passed, 2 failed, 1 skipped",
+        "{text}"
+    );
+    for expected in [
+        "1..4\nok 1 test-pass.sh\nok 2 test-skip.sh # SKIP no kprobes\n",
+        "# TEST: broken ... not ok\n# -expected\n# test-fail.sh: exit code 1\n# cleaned up\nnot ok 3 test-fail.sh\n",
+        "# test-missing.sh: missing Rust twins: test_klp_a test_klp_b\nnot ok 4 test-missing.sh\n",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
+    assert_eq!(
+        text.matches("# cleaned up").count(),
+        1,
+        "the cleanup runs after a failed script only:\n{text}"
+    );
+    assert!(
+        !text.contains("TEST: fine"),
+        "a passing script's output is no diagnostic:\n{text}"
     );
 }

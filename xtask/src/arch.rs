@@ -47,6 +47,14 @@ impl Arch {
         }
     }
 
+    /// The C compiler for the guest's user space (static programs the
+    /// selftests run, such as `test_klp-call_getpid`).
+    pub fn user_cc(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "gcc",
+        }
+    }
+
     /// The serial console device name inside the guest.
     pub fn console(self) -> &'static str {
         match self {

@@ -1,10 +1,14 @@
 //! The guest's initramfs: an uncompressed `newc` cpio archive (the kernel
-//! unpacks it without any decompressor) holding busybox, `/init`, the scenario
-//! scripts and the patch modules.
+//! unpacks it without any decompressor) holding busybox, bash, the shims of
+//! `qemu/guest/shims/` over busybox applets, `/init`, the scenario scripts,
+//! the patch modules and any further files a suite needs.
 
 use crate::repo_root;
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+};
 
 const S_IFDIR: u32 = 0o040_000;
 const S_IFREG: u32 = 0o100_000;
@@ -117,18 +121,64 @@ pub fn is_static_elf(bytes: &[u8]) -> bool {
     })
 }
 
-/// Writes the guest initramfs for one arch to `out`.
-pub fn build(busybox: &Path, modules: &[PathBuf], out: &Path) -> Result<()> {
-    let guest = repo_root().join("qemu/guest");
-    let busybox_bytes = std::fs::read(busybox)
-        .with_context(|| format!("cannot read busybox `{}`", busybox.display()))?;
-    if !is_static_elf(&busybox_bytes) {
+/// A file placed in the archive beyond the fixed layout; `build` creates its
+/// parent directories.
+#[derive(Debug)]
+pub struct File {
+    /// The path inside the guest, without a leading `/`.
+    pub path: String,
+    pub executable: bool,
+    pub data: Vec<u8>,
+}
+
+/// Reads a program the guest runs, which must be a static ELF (the guest has
+/// no shared libraries); `package` is the Debian package that provides it.
+pub fn read_static(path: &Path, package: &str) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read `{}`; install {package}", path.display()))?;
+    if !is_static_elf(&bytes) {
         bail!(
-            "`{}` is not a static 64-bit ELF; install busybox-static",
-            busybox.display()
+            "`{}` is not a static 64-bit ELF; install {package}",
+            path.display()
         );
     }
+    Ok(bytes)
+}
+
+/// The files of a directory, sorted by name, selected by `keep`.
+fn files_in(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list `{}`", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && keep(p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn file_name(path: &Path) -> Result<String> {
+    Ok(path
+        .file_name()
+        .with_context(|| format!("`{}` has no file name", path.display()))?
+        .to_string_lossy()
+        .into_owned())
+}
+
+/// Writes the guest initramfs for one arch to `out`: busybox (`/init` installs
+/// its applets as links, which leave the shims in `/bin` in place), bash as
+/// `/bin/bash`, the patch modules in `/lib/klp`, then `extra`.
+pub fn build(
+    busybox: &Path,
+    bash: &Path,
+    modules: &[PathBuf],
+    extra: &[File],
+    out: &Path,
+) -> Result<()> {
+    let guest = repo_root().join("qemu/guest");
+    let busybox_bytes = read_static(busybox, "busybox-static")?;
+    let bash_bytes = read_static(bash, "bash-static")?;
     let mut a = Archive::default();
+    let mut dirs = BTreeSet::new();
     for dir in [
         "bin",
         "sbin",
@@ -141,30 +191,49 @@ pub fn build(busybox: &Path, modules: &[PathBuf], out: &Path) -> Result<()> {
         "scenarios",
     ] {
         a.dir(dir);
+        dirs.insert(dir.to_string());
     }
     a.char_dev("dev/console", 5, 1);
     a.file("bin/busybox", true, &busybox_bytes);
+    a.file("bin/bash", true, &bash_bytes);
+    for shim in files_in(&guest.join("shims"), |_| true)? {
+        a.file(
+            &format!("bin/{}", file_name(&shim)?),
+            true,
+            &std::fs::read(&shim)?,
+        );
+    }
     a.file("init", true, &std::fs::read(guest.join("init"))?);
-    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(guest.join("scenarios"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
-        .collect();
-    scenarios.sort();
-    for path in scenarios {
-        let name = path
-            .file_name()
-            .context("scenario without a name")?
-            .to_string_lossy();
+    for path in files_in(&guest.join("scenarios"), |p| {
+        p.extension().is_some_and(|e| e == "sh")
+    })? {
+        let name = file_name(&path)?;
         a.file(&format!("scenarios/{name}"), false, &std::fs::read(&path)?);
     }
     for ko in modules {
-        let name = ko
-            .file_name()
-            .context("module without a name")?
-            .to_string_lossy();
+        let name = file_name(ko)?;
         a.file(&format!("lib/klp/{name}"), false, &std::fs::read(ko)?);
     }
+    add_files(&mut a, &mut dirs, extra);
     std::fs::write(out, a.finish()).with_context(|| format!("cannot write `{}`", out.display()))
+}
+
+/// Adds `files`, each after whichever of its parent directories `dirs` (the
+/// directories already in the archive) lacks.
+fn add_files(a: &mut Archive, dirs: &mut BTreeSet<String>, files: &[File]) {
+    for f in files {
+        let mut parent = String::new();
+        for part in Path::new(&f.path).parent().into_iter().flat_map(Path::iter) {
+            if !parent.is_empty() {
+                parent.push('/');
+            }
+            parent.push_str(&part.to_string_lossy());
+            if dirs.insert(parent.clone()) {
+                a.dir(&parent);
+            }
+        }
+        a.file(&f.path, f.executable, &f.data);
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +269,32 @@ mod tests {
         assert_eq!(field(1), format!("{:08x}", S_IFREG | 0o644));
         assert_eq!(field(6), "00000003");
         assert_eq!(field(11), "00000002");
+    }
+
+    #[test]
+    fn files_get_each_missing_parent_directory_once() {
+        let file = |path: &str| File {
+            path: path.into(),
+            executable: false,
+            data: b"x".to_vec(),
+        };
+        let mut a = Archive::default();
+        let mut dirs = BTreeSet::from(["bin".to_string()]);
+        add_files(
+            &mut a,
+            &mut dirs,
+            &[file("s/c/m/a.ko"), file("s/c/m/b.ko"), file("bin/x")],
+        );
+        let text = String::from_utf8_lossy(&a.finish()).into_owned();
+        let names: Vec<&str> = ["s\0", "s/c\0", "s/c/m\0", "bin\0"]
+            .into_iter()
+            .filter(|n| text.contains(n))
+            .collect();
+        assert_eq!(names, ["s\0", "s/c\0", "s/c/m\0"]);
+        for name in ["s\0", "s/c\0", "s/c/m\0"] {
+            assert_eq!(text.matches(name).count(), 1, "{name:?}");
+        }
+        assert!(text.contains("s/c/m/b.ko\0") && text.contains("bin/x\0"));
     }
 
     #[test]

@@ -39,6 +39,16 @@ pub struct Kernel {
     pub image: PathBuf,
 }
 
+impl Kernel {
+    /// The release the build gives itself (`uname -r` in the guest).
+    pub fn release(&self) -> Result<String> {
+        let path = self.dir.join("include/config/kernel.release");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        Ok(text.trim().to_string())
+    }
+}
+
 /// The fragments for `arch`, in the order they apply.
 fn fragments(arch: Arch) -> Result<Vec<(PathBuf, String)>> {
     let dir = repo_root().join("qemu/configs");
@@ -78,6 +88,17 @@ pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel>
         image: dir.join(arch.image()),
         dir: dir.clone(),
     };
+    // One build per directory at a time: another command (or CI run) sharing
+    // the cache may be building this very kernel; wait for it.
+    std::fs::create_dir_all(cache.builds())?;
+    let lock_path = dir.with_extension("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create `{}`", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!("==> waiting for another build of {}", dir.display());
+        lock.lock()
+            .with_context(|| format!("cannot lock `{}`", lock_path.display()))?;
+    }
     if dir.join(STAMP).is_file() && kernel.image.is_file() {
         eprintln!("==> kernel {arch} is up to date: {}", dir.display());
         return Ok(kernel);

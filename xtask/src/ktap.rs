@@ -13,6 +13,9 @@ pub struct Point {
     pub number: usize,
     pub ok: bool,
     pub name: String,
+    /// The reason of a `# SKIP` directive: the test did not run (for
+    /// kselftest, exit code 4), so it neither passed nor failed.
+    pub skip: Option<String>,
 }
 
 /// What a console said about a suite.
@@ -44,19 +47,33 @@ impl Report {
         report
     }
 
+    /// Points that passed (skipped ones are not counted).
     pub fn passed(&self) -> usize {
-        self.points.iter().filter(|p| p.ok).count()
+        self.points
+            .iter()
+            .filter(|p| p.ok && p.skip.is_none())
+            .count()
+    }
+
+    /// Points skipped with a `# SKIP` directive.
+    pub fn skipped(&self) -> usize {
+        self.points.iter().filter(|p| p.skip.is_some()).count()
     }
 
     /// Failed points, plus planned points the guest never reported.
     pub fn failed(&self) -> usize {
-        let reported_failed = self.points.iter().filter(|p| !p.ok).count();
+        let reported_failed = self
+            .points
+            .iter()
+            .filter(|p| !p.ok && p.skip.is_none())
+            .count();
         let missing = self.planned.unwrap_or(0).saturating_sub(self.points.len());
         let nothing = usize::from(self.planned.is_none() || self.bail_out.is_some());
         reported_failed + missing + nothing
     }
 
-    /// The suite passed: a plan, every point ok, and the guest finished.
+    /// The suite passed: a plan, every point ok or skipped, at least one
+    /// passed, and the guest finished.
     pub fn success(&self) -> bool {
         self.finished && self.failed() == 0 && self.passed() > 0
     }
@@ -68,18 +85,30 @@ fn parse_point(line: &str) -> Option<Point> {
     } else {
         (false, line.strip_prefix("not ok ")?)
     };
-    let (number, name) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (number, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    // After ` # ` comes a directive (`SKIP reason`) or a comment.
+    let (name, directive) = rest.split_once(" # ").unwrap_or((rest, ""));
+    let skip = directive
+        .get(..4)
+        .filter(|d| d.eq_ignore_ascii_case("skip"))
+        .map(|_| directive[4..].trim().to_string());
     Some(Point {
         number: number.parse().ok()?,
         ok,
-        name: name.trim_start_matches("- ").to_string(),
+        name: name.trim_start_matches("- ").trim_end().to_string(),
+        skip,
     })
 }
 
 impl fmt::Display for Report {
-    /// The closing line: `N passed, N failed`.
+    /// The closing line: `N passed, N failed`, then `, N skipped` if any
+    /// point was skipped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} passed, {} failed", self.passed(), self.failed())
+        write!(f, "{} passed, {} failed", self.passed(), self.failed())?;
+        match self.skipped() {
+            0 => Ok(()),
+            n => write!(f, ", {n} skipped"),
+        }
     }
 }
 
@@ -99,7 +128,8 @@ mod tests {
             Point {
                 number: 2,
                 ok: false,
-                name: "enabled".into()
+                name: "enabled".into(),
+                skip: None,
             }
         );
         assert_eq!(r.points[2].name, "rmmod");
@@ -127,6 +157,36 @@ mod tests {
         let r = Report::parse("1..1\nok 1 a\n# klp-rs: guest done\n".lines());
         assert!(r.success());
         assert_eq!(r.to_string(), "1 passed, 0 failed");
+    }
+
+    #[test]
+    fn skipped_points_are_counted_apart_and_shown() {
+        let console = "1..4\nok 1 test-livepatch.sh\n\
+            ok 2 test-kprobe.sh # SKIP test-kprobe requires CONFIG_KPROBES_ON_FTRACE\n\
+            not ok 3 test-callbacks.sh # a comment, not a directive\n\
+            ok 4 test-state.sh # skip\n# klp-rs: guest done\n";
+        let r = Report::parse(console.lines());
+        assert_eq!(
+            r.points[1].skip.as_deref(),
+            Some("test-kprobe requires CONFIG_KPROBES_ON_FTRACE")
+        );
+        assert_eq!(r.points[1].name, "test-kprobe.sh");
+        assert_eq!(r.points[2].name, "test-callbacks.sh");
+        assert_eq!(r.points[2].skip, None);
+        assert_eq!(r.points[3].skip.as_deref(), Some(""));
+        assert_eq!(r.to_string(), "1 passed, 1 failed, 2 skipped");
+        assert!(!r.success());
+    }
+
+    #[test]
+    fn a_skip_is_no_failure_but_not_enough_to_pass() {
+        let r =
+            Report::parse("1..2\nok 1 a\nok 2 b # SKIP no kprobes\n# klp-rs: guest done\n".lines());
+        assert_eq!(r.to_string(), "1 passed, 0 failed, 1 skipped");
+        assert!(r.success());
+        let r = Report::parse("1..1\nok 1 b # SKIP no kprobes\n# klp-rs: guest done\n".lines());
+        assert_eq!(r.to_string(), "0 passed, 0 failed, 1 skipped");
+        assert!(!r.success());
     }
 
     #[test]

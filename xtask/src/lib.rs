@@ -3,8 +3,10 @@
 //! Each task is a module with a clap `Args` struct and a `run` method.
 
 pub mod arch;
+pub mod bench;
 pub mod cache;
 pub mod demo;
+pub mod diff;
 pub mod initramfs;
 pub mod kconfig;
 pub mod kernel;
@@ -12,6 +14,8 @@ pub mod ktap;
 pub mod modules;
 pub mod qemu;
 pub mod run;
+pub mod seed;
+pub mod selftests;
 pub mod setup;
 pub mod test;
 

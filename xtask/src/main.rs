@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{cache::Cache, demo, kernel, modules, qemu, setup, test, Failed};
+use xtask::{bench, cache::Cache, demo, diff, kernel, modules, qemu, seed, setup, test, Failed};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +28,12 @@ enum Task {
     Demo(demo::DemoCmd),
     /// Host tests, lints, and every guest suite.
     Test(test::TestCmd),
+    /// Build the initial (seed) patch of a kernel build.
+    Seed(seed::SeedCmd),
+    /// What changed between two kernel builds (ELF + DWARF).
+    Diff(diff::DiffCmd),
+    /// Measure `diff` against its peers on real kernels; fuzz its parser.
+    Bench(bench::BenchCmd),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +45,9 @@ fn main() -> ExitCode {
         Task::Qemu(t) => t.run(&cache),
         Task::Demo(t) => t.run(&cache),
         Task::Test(t) => t.run(&cache),
+        Task::Seed(t) => t.run(&cache),
+        Task::Diff(t) => t.run(&cache),
+        Task::Bench(t) => t.run(&cache),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,7 +46,9 @@ pub fn build(
     std::fs::create_dir_all(&out)?;
     let mut make = kernel::make_in(kernel, tc);
     make.arg(format!("M={}", repo_root().display()))
-        .arg(format!("MO={}", out.display()));
+        .arg(format!("MO={}", out.display()))
+        // The default `released` date of patch metadata.
+        .env("KLP_RS_KERNEL_RELEASED", &tc.source_released);
     if lint == Lint::DenyWarnings {
         make.args(["CLIPPY=1", "KRUSTFLAGS=-Dwarnings"]);
     }
@@ -62,7 +64,8 @@ pub fn build(
     modules_in(&out)
 }
 
-fn modules_in(out: &Path) -> Result<Vec<PathBuf>> {
+/// The `.ko` files a module build into `out` made, in `modules.order` order.
+pub fn modules_in(out: &Path) -> Result<Vec<PathBuf>> {
     let order = out.join("modules.order");
     let text = std::fs::read_to_string(&order)
         .with_context(|| format!("the module build left no `{}`", order.display()))?;

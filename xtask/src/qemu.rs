@@ -2,7 +2,9 @@
 //! guest under QEMU (software emulation unless `--kvm` works here), runs one
 //! scenario and reads its KTAP results from the serial console.
 
-use crate::{arch::Arch, cache::Cache, initramfs, kernel, ktap, modules, run, setup, Failed};
+use crate::{
+    arch::Arch, cache::Cache, initramfs, kernel, ktap, modules, run, selftests, setup, Failed,
+};
 use anyhow::{Context, Result};
 use std::{
     fs::File,
@@ -16,6 +18,10 @@ use std::{
 /// How long a guest may run before it is killed. A TCG boot to a verdict
 /// takes about 2 s here; the margin covers a loaded machine.
 const DEFAULT_TIMEOUT_SECS: u64 = 180;
+/// The same for the kernel's livepatch selftests (`selftests*` suites): they
+/// take 15-20 s under TCG here, but a failing script waits up to 60 s at each
+/// step before it gives up, and its report is worth waiting for.
+const SELFTESTS_TIMEOUT_SECS: u64 = 600;
 /// How long a KVM probe boot may take before KVM is declared broken.
 const KVM_PROBE_SECS: u64 = 20;
 
@@ -31,17 +37,28 @@ pub struct QemuCmd {
     /// Try KVM (only used if a probe boot under KVM works).
     #[arg(long)]
     kvm: bool,
-    /// Seconds before a hung guest is killed.
-    #[arg(long, default_value_t = DEFAULT_TIMEOUT_SECS)]
-    timeout: u64,
+    /// Seconds before a hung guest is killed [default: 180; 600 for the
+    /// `selftests*` suites].
+    #[arg(long)]
+    timeout: Option<u64>,
 }
 
 impl QemuCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
         let guest = Guest::prepare(cache, self.arch)?;
         let accel = guest.accel(cache, self.kvm)?;
-        let outcome = guest.run_suite(cache, &self.suite, accel, self.timeout)?;
+        let timeout = self.timeout.unwrap_or_else(|| suite_timeout(&self.suite));
+        let outcome = guest.run_suite(cache, &self.suite, accel, timeout)?;
         outcome.check()
+    }
+}
+
+/// How long a guest running `suite` may take before it is killed, in seconds.
+pub fn suite_timeout(suite: &str) -> u64 {
+    if suite.starts_with("selftests") {
+        SELFTESTS_TIMEOUT_SECS
+    } else {
+        DEFAULT_TIMEOUT_SECS
     }
 }
 
@@ -114,8 +131,15 @@ impl Guest {
         let tc = setup::ensure(cache, false)?;
         let kernel = kernel::build(cache, &tc, arch)?;
         let kos = modules::build(cache, &tc, &kernel, modules::Lint::No)?;
+        let selftests = selftests::files(cache, &tc, &kernel, &kos)?;
         let initramfs = kernel.dir.join("klp-rs-initramfs.cpio");
-        initramfs::build(Path::new("/bin/busybox"), &kos, &initramfs)?;
+        initramfs::build(
+            Path::new("/bin/busybox"),
+            Path::new("/bin/bash-static"),
+            &kos,
+            &selftests,
+            &initramfs,
+        )?;
         Ok(Self {
             arch,
             kernel,

@@ -37,8 +37,20 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "cpio",
     "xz-utils",
     "busybox-static",
+    // The kernel's livepatch selftests are bash scripts.
+    "bash-static",
     "qemu-system-x86",
     "python3-pip",
+    // `cargo xtask diff`: fixtures for the other three arches, and the peers
+    // `cargo xtask bench diff` measures (`time` measures them).
+    "gcc-aarch64-linux-gnu",
+    "gcc-powerpc64le-linux-gnu",
+    "gcc-s390x-linux-gnu",
+    "dwarves",
+    "abigail-tools",
+    "time",
+    // libFuzzer, for `cargo xtask bench fuzz`.
+    "g++",
 ];
 
 /// What the other tasks need from setup.
@@ -54,6 +66,9 @@ pub struct Toolchain {
     pub source: PathBuf,
     /// The Debian version of the kernel source package.
     pub source_version: String,
+    /// The kernel's release date (`YYYY-MM-DD`), that of the package: the
+    /// day support for its live patches starts counting.
+    pub source_released: String,
     /// Versions of every tool that shapes a kernel build, for the cache key.
     pub fingerprint: String,
 }
@@ -112,12 +127,21 @@ pub fn ensure(cache: &Cache, refresh: bool) -> Result<Toolchain> {
     let bindgen_bin = bindgen(cache)?;
     let libclang_dir = libclang(cache)?;
     let (source_version, source) = kernel_source(cache, refresh)?;
+    let source_released = std::fs::read_to_string(source.join(RELEASED_FILE))
+        .map(|d| d.trim().to_string())
+        .with_context(|| {
+            format!(
+                "`{}` has no {RELEASED_FILE}; run `cargo xtask setup --update`",
+                source.display()
+            )
+        })?;
     let mut tc = Toolchain {
         rust_bin,
         bindgen_bin,
         libclang_dir,
         source,
         source_version,
+        source_released,
         fingerprint: String::new(),
     };
     let clang = libclang_version(&tc)?;
@@ -370,7 +394,7 @@ fn kernel_source(cache: &Cache, refresh: bool) -> Result<(String, PathBuf)> {
     if !refresh {
         if let Ok(version) = std::fs::read_to_string(&current) {
             let tree = source_tree(cache, version.trim());
-            if tree.join(".klp-rs-unpacked").is_file() {
+            if tree.join(".klp-rs-unpacked").is_file() && tree.join(RELEASED_FILE).is_file() {
                 return Ok((version.trim().to_string(), tree));
             }
         }
@@ -395,6 +419,9 @@ fn kernel_source(cache: &Cache, refresh: bool) -> Result<(String, PathBuf)> {
     if !tree.join(".klp-rs-unpacked").is_file() {
         let deb = download_source(cache, &apt, &version)?;
         unpack_source(cache, &deb, &tree)?;
+    } else if !tree.join(RELEASED_FILE).is_file() {
+        let deb = download_source(cache, &apt, &version)?;
+        std::fs::write(tree.join(RELEASED_FILE), release_date(&deb)?)?;
     }
     std::fs::write(&current, &version)?;
     Ok((version, tree))
@@ -483,17 +510,33 @@ fn unpack_source(cache: &Cache, deb: &Path, tree: &Path) -> Result<()> {
             tree.display()
         );
     }
+    std::fs::write(tree.join(RELEASED_FILE), release_date(deb)?)?;
     std::fs::write(tree.join(".klp-rs-unpacked"), deb.display().to_string())?;
     Ok(())
 }
 
+/// Where the unpacked tree keeps the package's date.
+const RELEASED_FILE: &str = ".klp-rs-released";
+
+/// The date of the package's latest changelog entry, `YYYY-MM-DD`.
+fn release_date(deb: &Path) -> Result<String> {
+    let changelog = format!("./usr/share/doc/{SOURCE_PACKAGE}/changelog.Debian.gz");
+    let script = format!(
+        "dpkg-deb --fsys-tarfile \"$0\" | tar -xO {changelog} | zcat | sed -n 's/^ -- .*>  //p' | head -n 1"
+    );
+    let stamp = run::output(Command::new("sh").arg("-c").arg(&script).arg(deb))?;
+    let date = run::output(Command::new("date").args(["-u", "+%F", "-d", stamp.trim()]))
+        .with_context(|| format!("`{}` has no dated changelog entry", deb.display()))?;
+    Ok(date.trim().to_string())
+}
+
 /// apt, pointed at the project's own sources list, lists and cache.
-struct AptConfig {
+pub(crate) struct AptConfig {
     options: Vec<String>,
 }
 
 impl AptConfig {
-    fn create(cache: &Cache) -> Result<Self> {
+    pub(crate) fn create(cache: &Cache) -> Result<Self> {
         let dir = cache.apt();
         for sub in ["lists/partial", "cache/archives/partial"] {
             std::fs::create_dir_all(dir.join(sub))?;
@@ -519,7 +562,7 @@ impl AptConfig {
         })
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         for o in &self.options {
             cmd.arg("-o").arg(o);

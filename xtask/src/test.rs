@@ -7,7 +7,7 @@ use anyhow::Result;
 use std::{process::Command, time::Instant};
 
 /// The guest suites, in the order they run.
-pub const SUITES: &[&str] = &["smoke"];
+pub const SUITES: &[&str] = &["smoke", "selftests-c", "selftests"];
 
 /// `cargo xtask test`.
 #[derive(clap::Args, Debug)]
@@ -94,7 +94,9 @@ impl TestCmd {
                 let accel = guest.accel(cache, self.kvm)?;
                 for suite in SUITES {
                     step(format!("{arch} {suite}"), &mut || {
-                        guest.run_suite(cache, suite, accel, 180)?.check()
+                        guest
+                            .run_suite(cache, suite, accel, qemu::suite_timeout(suite))?
+                            .check()
                     });
                 }
             }

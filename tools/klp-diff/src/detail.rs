@@ -1,0 +1,345 @@
+//! The slow, precise second look, only at the few entries the fast pass
+//! found changed: members of a changed type, a function's signature, the
+//! types a function's parameters and variables use.
+
+use crate::{
+    dwarf::{constant, is_aggregate, offset_of, plus_uconst, unit_ref, Dwarf, R},
+    error::Result,
+};
+use gimli::{constants as dw, AttributeValue, UnitOffset};
+
+/// One member of a type, anonymous members flattened into their parent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MemberDesc {
+    pub(crate) name: String,
+    /// The offset in bits (for an enumerator: its value).
+    pub(crate) bit_offset: u64,
+    pub(crate) bit_size: u64,
+    /// The member's type as C would write it (empty for enumerators).
+    pub(crate) ty: String,
+}
+
+/// The layout of a struct, union or enum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TypeDesc {
+    pub(crate) size: u64,
+    pub(crate) members: Vec<MemberDesc>,
+}
+
+const MAX_DEPTH: u32 = 24;
+
+/// One unit, opened for random access.
+pub(crate) struct UnitView<'d, 'a> {
+    d: &'d Dwarf<'a>,
+    unit: gimli::Unit<R<'a>>,
+    base: u64,
+}
+
+impl<'d, 'a> UnitView<'d, 'a> {
+    pub(crate) fn open(d: &'d Dwarf<'a>, unit: u32) -> Result<Self> {
+        let unit = d.unit(unit as usize)?;
+        let base = offset_of(unit.header.offset());
+        Ok(Self { d, unit, base })
+    }
+
+    fn entry(&self, off: usize) -> Result<gimli::DebuggingInformationEntry<R<'a>>> {
+        self.unit
+            .entry(UnitOffset(off))
+            .map_err(|e| self.d.err(".debug_info", self.base + off as u64, e))
+    }
+
+    fn name(&self, e: &gimli::DebuggingInformationEntry<R<'a>>) -> Option<String> {
+        let v = e.attr_value_raw(dw::DW_AT_name)?;
+        let s = self.unit.unit_ref(&self.d.dwarf).attr_string(v).ok()?;
+        Some(String::from_utf8_lossy(s.slice()).into_owned())
+    }
+
+    fn type_of(&self, e: &gimli::DebuggingInformationEntry<R<'a>>) -> Option<usize> {
+        unit_ref(&self.unit.header, e.attr_value(dw::DW_AT_type)?)
+    }
+
+    /// Offsets of the children of the entry at `off`.
+    fn children(&self, off: usize) -> Result<Vec<usize>> {
+        let err = |e| self.d.err(".debug_info", self.base + off as u64, e);
+        let mut tree = self.unit.entries_tree(Some(UnitOffset(off))).map_err(err)?;
+        let root = tree.root().map_err(err)?;
+        let mut children = root.children();
+        let mut out = Vec::new();
+        while let Some(c) = children.next().map_err(err)? {
+            out.push(c.entry().offset().0);
+        }
+        Ok(out)
+    }
+
+    /// The type at `off` as C would write it, shallowly.
+    pub(crate) fn type_name(&self, off: Option<usize>, depth: u32) -> Result<String> {
+        let Some(off) = off else {
+            return Ok("void".into());
+        };
+        if depth > MAX_DEPTH {
+            return Ok("...".into());
+        }
+        let e = self.entry(off)?;
+        let inner = |s: &Self| s.type_name(s.type_of(&e), depth + 1);
+        Ok(match e.tag() {
+            dw::DW_TAG_structure_type
+            | dw::DW_TAG_class_type
+            | dw::DW_TAG_union_type
+            | dw::DW_TAG_enumeration_type => {
+                let kw = match e.tag() {
+                    dw::DW_TAG_union_type => "union",
+                    dw::DW_TAG_enumeration_type => "enum",
+                    _ => "struct",
+                };
+                match self.name(&e) {
+                    Some(n) => format!("{kw} {n}"),
+                    None => format!("{kw} {{...}}"),
+                }
+            }
+            dw::DW_TAG_pointer_type | dw::DW_TAG_reference_type => format!("{} *", inner(self)?),
+            dw::DW_TAG_const_type => format!("const {}", inner(self)?),
+            dw::DW_TAG_volatile_type => format!("volatile {}", inner(self)?),
+            dw::DW_TAG_restrict_type => format!("{} restrict", inner(self)?),
+            dw::DW_TAG_atomic_type => format!("_Atomic {}", inner(self)?),
+            dw::DW_TAG_array_type => {
+                let mut s = inner(self)?;
+                for c in self.children(off)? {
+                    let sub = self.entry(c)?;
+                    let n = sub.attr(dw::DW_AT_count).and_then(constant).or_else(|| {
+                        sub.attr(dw::DW_AT_upper_bound)
+                            .and_then(constant)
+                            .map(|u| u.wrapping_add(1))
+                    });
+                    match n {
+                        Some(n) => s.push_str(&format!("[{n}]")),
+                        None => s.push_str("[]"),
+                    }
+                }
+                s
+            }
+            dw::DW_TAG_subroutine_type => {
+                let mut params = Vec::new();
+                for c in self.children(off)? {
+                    let p = self.entry(c)?;
+                    match p.tag() {
+                        dw::DW_TAG_formal_parameter => {
+                            params.push(self.type_name(self.type_of(&p), depth + 1)?)
+                        }
+                        dw::DW_TAG_unspecified_parameters => params.push("...".into()),
+                        _ => {}
+                    }
+                }
+                format!("{}({})", inner(self)?, params.join(", "))
+            }
+            _ => self.name(&e).unwrap_or_else(|| "?".into()),
+        })
+    }
+
+    /// The layout of the struct, union or enum at `off` (or the anonymous
+    /// one a typedef at `off` names).
+    pub(crate) fn describe(&self, off: usize) -> Result<TypeDesc> {
+        let mut e = self.entry(off)?;
+        let mut at = off;
+        if e.tag() == dw::DW_TAG_typedef {
+            if let Some(t) = self.type_of(&e) {
+                e = self.entry(t)?;
+                at = t;
+            }
+        }
+        let size = e.attr(dw::DW_AT_byte_size).and_then(constant).unwrap_or(0);
+        let mut members = Vec::new();
+        self.members(at, e.tag(), "", 0, 0, &mut members)?;
+        Ok(TypeDesc { size, members })
+    }
+
+    fn members(
+        &self,
+        off: usize,
+        tag: dw::DwTag,
+        prefix: &str,
+        base_bits: u64,
+        depth: u32,
+        out: &mut Vec<MemberDesc>,
+    ) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return Ok(());
+        }
+        for c in self.children(off)? {
+            let m = self.entry(c)?;
+            match m.tag() {
+                dw::DW_TAG_enumerator if tag == dw::DW_TAG_enumeration_type => {
+                    out.push(MemberDesc {
+                        name: self.name(&m).unwrap_or_default(),
+                        bit_offset: m
+                            .attr(dw::DW_AT_const_value)
+                            .and_then(constant)
+                            .unwrap_or(0),
+                        bit_size: 0,
+                        ty: String::new(),
+                    });
+                }
+                dw::DW_TAG_member => {
+                    let loc = match m.attr_value(dw::DW_AT_data_member_location) {
+                        Some(AttributeValue::Exprloc(e)) => plus_uconst(e.0),
+                        Some(_) => m.attr(dw::DW_AT_data_member_location).and_then(constant),
+                        None => None,
+                    };
+                    let bits = match (
+                        m.attr(dw::DW_AT_data_bit_offset).and_then(constant),
+                        m.attr(dw::DW_AT_bit_offset).and_then(constant),
+                    ) {
+                        (Some(b), _) => b,
+                        (None, Some(b)) => loc.unwrap_or(0).wrapping_mul(8).wrapping_add(b),
+                        (None, None) => loc.unwrap_or(0).wrapping_mul(8),
+                    };
+                    let bit_offset = base_bits.wrapping_add(bits);
+                    let ty = self.type_of(&m);
+                    match self.name(&m) {
+                        Some(n) => out.push(MemberDesc {
+                            name: format!("{prefix}{n}"),
+                            bit_offset,
+                            bit_size: m.attr(dw::DW_AT_bit_size).and_then(constant).unwrap_or(0),
+                            ty: self.type_name(ty, 0)?,
+                        }),
+                        None => {
+                            // An anonymous struct or union: its members
+                            // belong to the parent.
+                            if let Some(t) = ty {
+                                let te = self.entry(t)?;
+                                if is_aggregate(te.tag()) {
+                                    self.members(t, te.tag(), prefix, bit_offset, depth + 1, out)?;
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows `DW_AT_abstract_origin` / `DW_AT_specification` to the entry
+    /// that declares the function's type and parameters.
+    fn declaration(&self, off: usize) -> Result<usize> {
+        let mut at = off;
+        for _ in 0..4 {
+            let e = self.entry(at)?;
+            if e.attr(dw::DW_AT_type).is_some() || self.has_params(at)? {
+                return Ok(at);
+            }
+            let origin = e
+                .attr_value(dw::DW_AT_abstract_origin)
+                .or_else(|| e.attr_value(dw::DW_AT_specification))
+                .and_then(|v| unit_ref(&self.unit.header, v));
+            match origin {
+                Some(o) if o != at => at = o,
+                _ => break,
+            }
+        }
+        Ok(at)
+    }
+
+    fn has_params(&self, off: usize) -> Result<bool> {
+        for c in self.children(off)? {
+            let e = self.entry(c)?;
+            if e.tag() == dw::DW_TAG_formal_parameter && e.attr(dw::DW_AT_type).is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The function's signature as C would write it: `int (struct foo *, long)`.
+    pub(crate) fn signature(&self, off: usize) -> Result<String> {
+        let decl = self.declaration(off)?;
+        let e = self.entry(decl)?;
+        let ret = self.type_name(self.type_of(&e), 0)?;
+        let mut params = Vec::new();
+        for c in self.children(decl)? {
+            let p = self.entry(c)?;
+            match p.tag() {
+                dw::DW_TAG_formal_parameter => params.push(self.type_name(self.type_of(&p), 0)?),
+                dw::DW_TAG_unspecified_parameters => params.push("...".into()),
+                _ => {}
+            }
+        }
+        if params.is_empty() {
+            params.push("void".into());
+        }
+        Ok(format!("{ret} ({})", params.join(", ")))
+    }
+
+    /// Names (`struct foo`, or a typedef's name) of the aggregate types the
+    /// function's parameters and local variables use, through pointers,
+    /// qualifiers, arrays and typedefs. Sorted, without duplicates.
+    pub(crate) fn used_types(&self, off: usize) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut todo = vec![(off, 0u32)];
+        let decl = self.declaration(off)?;
+        if decl != off {
+            todo.push((decl, 0));
+        }
+        let mut seen = 0usize;
+        while let Some((at, depth)) = todo.pop() {
+            seen += 1;
+            if depth > MAX_DEPTH || seen > 100_000 {
+                break;
+            }
+            for c in self.children(at)? {
+                let e = self.entry(c)?;
+                match e.tag() {
+                    dw::DW_TAG_formal_parameter | dw::DW_TAG_variable => {
+                        let mut ty = self.type_of(&e);
+                        if ty.is_none() {
+                            if let Some(o) = e
+                                .attr_value(dw::DW_AT_abstract_origin)
+                                .and_then(|v| unit_ref(&self.unit.header, v))
+                            {
+                                ty = self.type_of(&self.entry(o)?);
+                            }
+                        }
+                        self.aggregates(ty, 0, &mut out)?;
+                    }
+                    dw::DW_TAG_lexical_block | dw::DW_TAG_inlined_subroutine
+                        if e.has_children() =>
+                    {
+                        todo.push((c, depth + 1));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn aggregates(&self, ty: Option<usize>, depth: u32, out: &mut Vec<String>) -> Result<()> {
+        let Some(off) = ty else { return Ok(()) };
+        if depth > MAX_DEPTH {
+            return Ok(());
+        }
+        let e = self.entry(off)?;
+        match e.tag() {
+            t if is_aggregate(t) && e.attr(dw::DW_AT_name).is_some() => {
+                out.push(self.type_name(Some(off), 0)?);
+            }
+            dw::DW_TAG_typedef => {
+                if let Some(n) = self.name(&e) {
+                    out.push(n);
+                }
+                self.aggregates(self.type_of(&e), depth + 1, out)?;
+            }
+            dw::DW_TAG_pointer_type
+            | dw::DW_TAG_reference_type
+            | dw::DW_TAG_const_type
+            | dw::DW_TAG_volatile_type
+            | dw::DW_TAG_restrict_type
+            | dw::DW_TAG_atomic_type
+            | dw::DW_TAG_array_type => self.aggregates(self.type_of(&e), depth + 1, out)?,
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,269 @@
+//! One module per subcommand, each with its clap `Args` and an `exec`, as
+//! cargo's `src/bin/cargo/commands/` has.
+
+pub mod blocking;
+pub mod check;
+pub mod downgrade;
+pub mod initrd;
+pub mod install;
+pub mod lifecycle;
+pub mod list;
+pub mod load;
+pub mod patches;
+pub mod status;
+pub mod unload;
+
+use crate::{
+    error::Failure,
+    installed,
+    livepatch::{self, Livepatch},
+    modinfo::PatchFile,
+    output::Ctx,
+};
+use anyhow::{bail, Result};
+use serde::Serialize;
+use std::{io, path::PathBuf, time::Duration};
+
+/// The subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Print `ready`, or `in_progress` while a patch is in transition.
+    Status(status::Args),
+    /// Like `status`, exiting with 1 while a transition is in progress.
+    Check(check::Args),
+    /// List the patches registered with the kernel.
+    Patches(patches::Args),
+    /// List the tasks that hold back the running transition.
+    Blocking(blocking::Args),
+    /// Show when support of each active and installed patch ends.
+    Lifecycle(lifecycle::Args),
+    /// List the installed patches of the running kernel.
+    List(list::Args),
+    /// Install a patch module file for its kernel.
+    Install(install::Args),
+    /// Load a patch and wait for its transition.
+    Load(load::Args),
+    /// Disable a patch, wait for its transition, remove its module.
+    Unload(unload::Args),
+    /// Replace the active cumulative patch with the installed one before it.
+    Downgrade(downgrade::Args),
+    /// Write a cpio archive that loads the active patch at boot.
+    Initrd(initrd::Args),
+}
+
+impl Command {
+    /// Runs the subcommand; returns the exit code of a success (0, or 1 for
+    /// `check` during a transition).
+    pub fn exec(&self, ctx: &mut Ctx) -> Result<u8> {
+        match self {
+            Command::Status(a) => status::exec(ctx, a),
+            Command::Check(a) => check::exec(ctx, a),
+            Command::Patches(a) => patches::exec(ctx, a),
+            Command::Blocking(a) => blocking::exec(ctx, a),
+            Command::Lifecycle(a) => lifecycle::exec(ctx, a),
+            Command::List(a) => list::exec(ctx, a),
+            Command::Install(a) => install::exec(ctx, a),
+            Command::Load(a) => load::exec(ctx, a),
+            Command::Unload(a) => unload::exec(ctx, a),
+            Command::Downgrade(a) => downgrade::exec(ctx, a),
+            Command::Initrd(a) => initrd::exec(ctx, a),
+        }
+    }
+}
+
+/// The `--timeout` of the subcommands that wait for a transition.
+#[derive(Debug, clap::Args)]
+pub struct Wait {
+    /// Seconds to wait for the transition (0: do not wait).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    timeout: Duration,
+}
+
+fn seconds(arg: &str) -> Result<Duration, String> {
+    arg.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("`{arg}` is not a number of seconds"))
+}
+
+/// Something `load`, `unload` or `downgrade` did or, with `-n`, would do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// `load`, `unload` or `install`.
+    pub action: &'static str,
+    /// The patch module.
+    pub patch: String,
+    /// Its klp-rs version, `null` for a foreign patch.
+    pub version: Option<u32>,
+    /// The module file loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Whether the step was only planned (`-n`).
+    pub dry_run: bool,
+}
+
+impl Step {
+    fn load(file: &PatchFile, dry_run: bool) -> Step {
+        Step {
+            action: "load",
+            patch: file.name.clone(),
+            version: Some(file.version),
+            file: Some(file.path.clone()),
+            dry_run,
+        }
+    }
+
+    fn unload(patch: &str, version: Option<u32>, dry_run: bool) -> Step {
+        Step {
+            action: "unload",
+            patch: patch.to_string(),
+            version,
+            file: None,
+            dry_run,
+        }
+    }
+
+    fn text(&self) -> String {
+        let version = self
+            .version
+            .map_or_else(String::new, |v| format!(" (version {v})"));
+        let verb = match (self.action, self.dry_run) {
+            ("load", false) => "loaded",
+            ("load", true) => "would load",
+            ("install", _) => "installed",
+            (_, false) => "unloaded",
+            (_, true) => "would unload",
+        };
+        let from = if self.action == "install" {
+            "as"
+        } else {
+            "from"
+        };
+        match &self.file {
+            Some(file) => format!(
+                "{verb} patch `{}`{version} {from} `{}`",
+                self.patch,
+                file.display()
+            ),
+            None => format!("{verb} patch `{}`{version}", self.patch),
+        }
+    }
+}
+
+/// Prints steps, one a line.
+fn print_steps(ctx: &mut Ctx, steps: &[Step]) -> io::Result<()> {
+    ctx.print(steps, |w, steps| {
+        steps.iter().try_for_each(|s| writeln!(w, "{}", s.text()))
+    })
+}
+
+/// Fails unless the caller may load and remove modules.
+fn require_root(ctx: &Ctx, verb: &str) -> Result<()> {
+    if !ctx.kernel.is_root() {
+        bail!(
+            "`klp {verb}` must run as root (loading and removing modules needs `CAP_SYS_MODULE`)"
+        );
+    }
+    Ok(())
+}
+
+/// The patch a `load` argument names: a module file (a path, or a name
+/// ending in `.ko`), or the name of an installed patch of the running
+/// kernel.
+fn resolve(ctx: &mut Ctx, arg: &str) -> Result<PatchFile> {
+    if arg.ends_with(".ko") || arg.contains('/') {
+        return PatchFile::read(arg.as_ref());
+    }
+    let release = installed::running_release(ctx.root())?;
+    let (patches, bad) = installed::list(ctx.root(), &release)?;
+    for e in &bad {
+        ctx.warn(e)?;
+    }
+    if let Some(p) = patches.into_iter().find(|p| p.name == arg) {
+        return Ok(p);
+    }
+    bail!(
+        "no patch named `{arg}` is installed in `{}` (`klp list` shows what is; `klp install` \
+         adds one)",
+        installed::dir(ctx.root(), &release).display()
+    )
+}
+
+/// Loads `file` and waits for its transition. The caller has checked the
+/// patch is for the running kernel and not loaded.
+fn load_and_wait(ctx: &mut Ctx, lp: &Livepatch, file: &PatchFile, timeout: Duration) -> Result<()> {
+    ctx.kernel
+        .load_module(&file.path)
+        .map_err(|source| Failure::Refused {
+            what: format!(
+                "load `{}` (the kernel log, `dmesg`, says why)",
+                file.path.display()
+            ),
+            source,
+        })?;
+    wait_noting(ctx, lp, &file.name, timeout)?;
+    Ok(())
+}
+
+/// Waits for the transition of `name`, saying so when it is still running.
+fn wait_noting(ctx: &mut Ctx, lp: &Livepatch, name: &str, timeout: Duration) -> Result<bool> {
+    if lp.patch(name)?.is_some_and(|p| p.transition) {
+        ctx.note(&format!("waiting for the transition of patch `{name}`..."))?;
+    }
+    lp.wait(name, timeout)
+}
+
+/// Disables the patch `name` if it is registered, waits for the
+/// transition, and removes its module.
+fn disable_and_remove(ctx: &mut Ctx, lp: &Livepatch, name: &str, timeout: Duration) -> Result<()> {
+    if let Some(patch) = lp.patch(name)? {
+        if patch.enabled {
+            lp.set_enabled(ctx.kernel, name, false)?;
+        }
+        if wait_noting(ctx, lp, name, timeout)? {
+            // Out of transition yet still registered: the kernel frees a
+            // disabled patch's sysfs directory asynchronously, give it the
+            // rest of the time.
+            wait_gone(lp, name, timeout)?;
+        }
+    }
+    ctx.kernel
+        .remove_module(name)
+        .map_err(|source| Failure::Refused {
+            what: format!("remove module `{name}`"),
+            source,
+        })?;
+    Ok(())
+}
+
+fn wait_gone(lp: &Livepatch, name: &str, timeout: Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    while let Some(p) = lp.patch(name)? {
+        if p.enabled {
+            bail!("patch `{name}` was enabled again while being unloaded");
+        }
+        if start.elapsed() >= timeout {
+            return Err(Failure::InTransition {
+                patch: name.to_string(),
+                waited: Some(timeout),
+            }
+            .into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Fails if the module `name` is loaded, saying what to do.
+fn ensure_not_loaded(ctx: &Ctx, lp: &Livepatch, name: &str) -> Result<()> {
+    if lp.patch(name)?.is_some() {
+        bail!("patch `{name}` is already loaded (`klp patches` shows it)");
+    }
+    if livepatch::module_loaded(ctx.root(), name) {
+        bail!(
+            "module `{name}` is loaded but its patch is not active (it was replaced or \
+             disabled): `klp unload {name}` first"
+        );
+    }
+    Ok(())
+}

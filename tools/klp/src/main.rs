@@ -1,0 +1,13 @@
+//! The `klp` binary: [`klp::run`] on the real kernel and standard streams.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let code = klp::run(
+        std::env::args_os(),
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+        &mut klp::sys::Syscalls,
+    );
+    ExitCode::from(code)
+}

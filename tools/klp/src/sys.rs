@@ -1,0 +1,78 @@
+//! The only code that asks the running kernel for something other than a
+//! file: module loading and removal, and who we are.
+//!
+//! [`Kernel`] is a trait so that the decisions of `klp load`, `unload` and
+//! `downgrade` can be tested on the host against a fake; [`Syscalls`] is the
+//! real thing (`srctree/kernel/module/main.c`: `finit_module`,
+//! `delete_module`; `srctree/kernel/livepatch/core.c`: `enabled_store`).
+
+use std::{
+    ffi::CString,
+    fs::{File, OpenOptions},
+    io::{self, Write},
+    os::fd::AsRawFd,
+    path::Path,
+};
+
+/// What `klp` needs from the kernel besides sysfs and procfs.
+pub trait Kernel {
+    /// Whether the caller may load and remove modules (effective uid 0).
+    fn is_root(&self) -> bool;
+
+    /// Loads the module in `file` with no parameters.
+    fn load_module(&mut self, file: &Path) -> io::Result<()>;
+
+    /// Removes the module `name` without waiting for its users.
+    fn remove_module(&mut self, name: &str) -> io::Result<()>;
+
+    /// Writes `value` to the existing sysfs attribute `path`, e.g. `0` to a
+    /// patch's `enabled`.
+    fn write_attr(&mut self, path: &Path, value: &str) -> io::Result<()>;
+}
+
+/// The running kernel, through `libc`.
+pub struct Syscalls;
+
+impl Kernel for Syscalls {
+    fn is_root(&self) -> bool {
+        // SAFETY: `geteuid` has no preconditions and cannot fail.
+        unsafe { libc::geteuid() == 0 }
+    }
+
+    fn load_module(&mut self, file: &Path) -> io::Result<()> {
+        let file = File::open(file)?;
+        let params = c"";
+        // SAFETY: `file` is an open descriptor that outlives the call,
+        // `params` is a NUL-terminated string, and flags 0 asks for no
+        // special handling.
+        let ret =
+            unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) };
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    fn remove_module(&mut self, name: &str) -> io::Result<()> {
+        let name = CString::new(name).map_err(io::Error::other)?;
+        // SAFETY: `name` is a NUL-terminated string that outlives the call;
+        // `O_NONBLOCK` makes the kernel fail with `EWOULDBLOCK` rather than
+        // wait for the module's users.
+        let ret =
+            unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    fn write_attr(&mut self, path: &Path, value: &str) -> io::Result<()> {
+        // One `write` call: sysfs takes a store as a whole.
+        OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all(value.as_bytes())
+    }
+}

@@ -1,0 +1,98 @@
+//! `cargo xtask seed --arch A`: the initial (seed) patch of a kernel build:
+//! version 0 of the build's cumulative series, empty, atomic replace
+//! (`kmod/series/klp_series_v0.rs`), built against that kernel and laid out
+//! as installed patches are (`lib/modules/<release>/livepatch/`), ready to
+//! ship with the kernel.
+
+use crate::{arch::Arch, cache::Cache, kernel, modules, run, setup};
+use anyhow::{bail, Context, Result};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+/// The seed's module name.
+pub const SEED: &str = "klp_series_v0";
+
+/// `cargo xtask seed`.
+#[derive(clap::Args, Debug)]
+pub struct SeedCmd {
+    /// Guest architecture.
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
+}
+
+impl SeedCmd {
+    pub fn run(self, cache: &Cache) -> Result<()> {
+        let tc = setup::ensure(cache, false)?;
+        let kernel = kernel::build(cache, &tc, self.arch)?;
+        let kos = modules::build(cache, &tc, &kernel, modules::Lint::No)?;
+        let seed = install_seed(&kernel, &kos)?;
+        println!("{}", seed.display());
+        Ok(())
+    }
+}
+
+/// The `key=value` entries of a module's `.modinfo`, repeated keys joined
+/// with `,`.
+pub fn modinfo(ko: &Path) -> Result<BTreeMap<String, String>> {
+    let raw = run::output(
+        Command::new("objcopy")
+            .args(["-O", "binary", "-j", ".modinfo"])
+            .arg(ko)
+            .arg("/dev/stdout"),
+    )
+    .with_context(|| format!("cannot read the .modinfo of `{}`", ko.display()))?;
+    let mut info = BTreeMap::<String, String>::new();
+    for (key, value) in raw.split('\0').filter_map(|e| e.split_once('=')) {
+        info.entry(key.to_string())
+            .and_modify(|v| {
+                v.push(',');
+                v.push_str(value);
+            })
+            .or_insert_with(|| value.to_string());
+    }
+    Ok(info)
+}
+
+/// Checks the seed among `kos` and copies it to
+/// `<build>/klp-rs-seed/lib/modules/<release>/livepatch/`.
+pub fn install_seed(kernel: &kernel::Kernel, kos: &[PathBuf]) -> Result<PathBuf> {
+    let ko = kos
+        .iter()
+        .find(|k| k.file_stem().is_some_and(|s| s == SEED))
+        .with_context(|| format!("the module build made no {SEED}.ko (kmod/series/)"))?;
+    let release = kernel.release()?;
+    let info = modinfo(ko)?;
+    let get = |key: &str| info.get(key).map(String::as_str).unwrap_or("(missing)");
+    let checks = [
+        ("livepatch", "Y"),
+        ("klp_seed", "Y"),
+        ("klp_version", "0"),
+        ("klp_kernel", release.as_str()),
+    ];
+    for (key, want) in checks {
+        if get(key) != want {
+            bail!(
+                "`{}` is not a seed for kernel {release}: `{key}` is `{}`, not `{want}`",
+                ko.display(),
+                get(key)
+            );
+        }
+    }
+    let dir = kernel
+        .dir
+        .join("klp-rs-seed/lib/modules")
+        .join(&release)
+        .join("livepatch");
+    std::fs::create_dir_all(&dir)?;
+    let installed = dir.join(format!("{SEED}.ko"));
+    std::fs::copy(ko, &installed)
+        .with_context(|| format!("cannot copy the seed to `{}`", installed.display()))?;
+    eprintln!(
+        "==> seed of kernel {release} (released {}): {SEED}, version 0, atomic replace",
+        get("klp_released")
+    );
+    Ok(installed)
+}
