@@ -166,22 +166,34 @@ unsafe fn object<'a>(obj: *mut bindings::klp_object) -> &'a ObjectRef {
     unsafe { &*obj.cast::<ObjectRef>() }
 }
 
+/// # Safety
+///
+/// The kernel calls it with the valid object being patched.
 unsafe extern "C" fn pre_patch<T: Callbacks>(obj: *mut bindings::klp_object) -> c_int {
     // SAFETY: The kernel calls this with the object being patched.
     let obj = unsafe { object(obj) };
     from_result(|| T::pre_patch(obj).map(|()| 0))
 }
 
+/// # Safety
+///
+/// The kernel calls it with the valid object that was patched.
 unsafe extern "C" fn post_patch<T: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: The kernel calls this with the object that was patched.
     T::post_patch(unsafe { object(obj) })
 }
 
+/// # Safety
+///
+/// The kernel calls it with the valid object being unpatched.
 unsafe extern "C" fn pre_unpatch<T: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: The kernel calls this with the object being unpatched.
     T::pre_unpatch(unsafe { object(obj) })
 }
 
+/// # Safety
+///
+/// The kernel calls it with the valid object that was unpatched.
 unsafe extern "C" fn post_unpatch<T: Callbacks>(obj: *mut bindings::klp_object) {
     // SAFETY: The kernel calls this with the object that was unpatched.
     T::post_unpatch(unsafe { object(obj) })

@@ -23,7 +23,10 @@ use kernel::{
     error::to_result,
     ffi::c_char,
     prelude::*,
-    str::CStr,
+    str::{
+        CStr,
+        CStrExt, //
+    },
     types::Opaque,
     ThisModule, //
 };
@@ -90,6 +93,10 @@ impl Write for PageWriter<'_> {
 }
 
 /// The `show` of file `INDEX`.
+///
+/// # Safety
+///
+/// `buf` is the page-sized buffer sysfs hands a `show` callback.
 unsafe extern "C" fn show<const INDEX: usize>(
     _kobj: *mut bindings::kobject,
     _attr: *mut bindings::kobj_attribute,
@@ -142,7 +149,7 @@ impl Published {
                 // SAFETY: All-zero is a valid `kobj_attribute` (C declares
                 // static ones with only name, mode and `show` set).
                 let mut raw: bindings::kobj_attribute = unsafe { core::mem::zeroed() };
-                raw.attr.name = FILES[i].as_ptr().cast();
+                raw.attr.name = FILES[i].as_char_ptr();
                 raw.attr.mode = 0o444;
                 raw.__bindgen_anon_1.show = Some(shows[i]);
                 Opaque::new(raw)
@@ -154,7 +161,7 @@ impl Published {
         // kobject of `/sys/module/<name>/`, alive while the module is.
         let parent = unsafe { &raw mut (*module.as_ptr()).mkobj.kobj };
         // SAFETY: The name is a static C string; `parent` is live.
-        let kobj = unsafe { bindings::kobject_create_and_add(c"klp_rs".as_ptr().cast(), parent) };
+        let kobj = unsafe { bindings::kobject_create_and_add(c"klp_rs".as_char_ptr(), parent) };
         if kobj.is_null() {
             return Err(ENOMEM);
         }

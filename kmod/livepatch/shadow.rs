@@ -213,7 +213,7 @@ fn key<O>(obj: &O) -> *mut c_void {
 }
 
 fn destructor<T>() -> bindings::klp_shadow_dtor_t {
-    needs_drop::<T>().then_some(drop_shadow::<T> as _)
+    needs_drop::<T>().then_some(drop_shadow::<T> as unsafe extern "C" fn(*mut c_void, *mut c_void))
 }
 
 /// The `klp_shadow_ctor_t` for `Shadow<T>` built by `F`.

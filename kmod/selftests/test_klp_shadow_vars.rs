@@ -88,7 +88,7 @@ impl Destroy<Field> for ShadowDtor {
         pr_info!(
             "shadow_dtor(obj=PTR{}, shadow_data=PTR{})\n",
             ptr_id(obj),
-            ptr_id(data as *const Field)
+            ptr_id(core::ptr::from_ref(data))
         );
     }
 }
@@ -159,9 +159,9 @@ fn run(objs: &mut [TestObject; NUM_OBJS]) -> Result {
     let nfields1: [c_char; NUM_OBJS] = [0; NUM_OBJS];
     let nfields2: [c_int; NUM_OBJS] = [0; NUM_OBJS];
     let pnfields1: [Field; NUM_OBJS] =
-        core::array::from_fn(|i| &nfields1[i] as *const c_char as Field);
+        core::array::from_fn(|i| core::ptr::from_ref(&nfields1[i]) as Field);
     let pnfields2: [Field; NUM_OBJS] =
-        core::array::from_fn(|i| &nfields2[i] as *const c_int as Field);
+        core::array::from_fn(|i| core::ptr::from_ref(&nfields2[i]) as Field);
     let mut sv1 = [core::ptr::null(); NUM_OBJS];
     let mut sv2 = [core::ptr::null(); NUM_OBJS];
     let chars = Shadow::<Field>::new(SV_ID1);
@@ -210,7 +210,7 @@ fn run(objs: &mut [TestObject; NUM_OBJS]) -> Result {
 
     // Pass 3: `get_or_alloc` returns the existing variables.
     for i in 0..NUM_OBJS {
-        let dup = &nfields1[i] as *const c_char as Field;
+        let dup = core::ptr::from_ref(&nfields1[i]) as Field;
         ptr_id(dup as *const c_void);
         let found = shadow_alloc(&chars, &objs[i], dup, true);
         if found.is_null() {

@@ -8,7 +8,10 @@ use kernel::{
     error::to_result,
     ffi::c_ulong,
     prelude::*,
-    str::CStr,
+    str::{
+        CStr,
+        CStrExt, //
+    },
     types::Opaque, //
 };
 
@@ -30,6 +33,10 @@ unsafe impl Sync for Kprobe {}
 
 /// The post handler: does nothing (its presence is what matters: a kprobe
 /// with one cannot use the ftrace-based fast path).
+///
+/// # Safety
+///
+/// None: it touches nothing it is given.
 unsafe extern "C" fn post_handler(
     _probe: *mut bindings::kprobe,
     _regs: *mut kernel::bindings::pt_regs,
@@ -44,7 +51,7 @@ impl Kprobe {
         // SAFETY: All-zero is a valid `struct kprobe`: C declares them as
         // statics with only `symbol_name` set.
         let mut raw: bindings::kprobe = unsafe { MaybeUninit::zeroed().assume_init() };
-        raw.symbol_name = symbol.as_ptr().cast();
+        raw.symbol_name = symbol.as_char_ptr();
         if with_post_handler {
             raw.post_handler = Some(post_handler);
         }

@@ -49,6 +49,11 @@ pub use work::{
     dead_code,
     unreachable_pub,
     clippy::all,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
+    clippy::undocumented_unsafe_blocks,
     reason = "bindgen output, whose items vary with the kernel version"
 )]
 mod bindings {

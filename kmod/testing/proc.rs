@@ -7,7 +7,10 @@ use super::bindings;
 use kernel::{
     ffi::{c_int, c_void},
     prelude::*,
-    str::CStr, //
+    str::{
+        CStr,
+        CStrExt, //
+    },
 };
 
 /// A file in `/proc`, removed on drop.
@@ -35,7 +38,7 @@ impl ProcEntry {
         // kernel calls it with; a null parent means `/proc` itself.
         let entry = unsafe {
             bindings::proc_create_single_data(
-                name.as_ptr().cast(),
+                name.as_char_ptr(),
                 mode,
                 core::ptr::null_mut(),
                 Some(show),

@@ -9,7 +9,10 @@ use kernel::{
     error::to_result,
     ffi::c_char,
     prelude::*,
-    str::CStr,
+    str::{
+        CStr,
+        CStrExt, //
+    },
     types::Opaque, //
 };
 
@@ -38,6 +41,11 @@ unsafe impl<T: ShowU32> Send for KernelDir<T> {}
 // SAFETY: `KernelDir` has no `&self` methods.
 unsafe impl<T: ShowU32> Sync for KernelDir<T> {}
 
+/// The attribute's `show`.
+///
+/// # Safety
+///
+/// `buf` is the page-sized buffer sysfs hands a `show` callback.
 unsafe extern "C" fn show<T: ShowU32>(
     _kobj: *mut bindings::kobject,
     _attr: *mut bindings::kobj_attribute,
@@ -45,7 +53,7 @@ unsafe extern "C" fn show<T: ShowU32>(
 ) -> isize {
     // SAFETY: sysfs passes a page-sized buffer; the format takes one
     // `unsigned int`.
-    unsafe { bindings::sysfs_emit(buf, c"%u\n".as_ptr().cast(), T::show()) as isize }
+    unsafe { bindings::sysfs_emit(buf, c"%u\n".as_char_ptr(), T::show()) as isize }
 }
 
 impl<T: ShowU32> KernelDir<T> {
@@ -54,15 +62,14 @@ impl<T: ShowU32> KernelDir<T> {
         // SAFETY: All-zero is a valid `kobj_attribute` (C uses static ones
         // with only the name, mode and `show` set).
         let mut raw: bindings::kobj_attribute = unsafe { MaybeUninit::zeroed().assume_init() };
-        raw.attr.name = attr_name.as_ptr().cast();
+        raw.attr.name = attr_name.as_char_ptr();
         raw.attr.mode = 0o444;
         raw.__bindgen_anon_1.show = Some(show::<T>);
         let attr = KBox::new(Opaque::new(raw), GFP_KERNEL)?;
         // SAFETY: `name` is a static C string; `kernel_kobj` is the kernel's
         // `/sys/kernel` kobject, which lives forever.
-        let kobj = unsafe {
-            bindings::kobject_create_and_add(name.as_ptr().cast(), bindings::kernel_kobj)
-        };
+        let kobj =
+            unsafe { bindings::kobject_create_and_add(name.as_char_ptr(), bindings::kernel_kobj) };
         if kobj.is_null() {
             return Err(ENOMEM);
         }

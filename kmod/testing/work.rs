@@ -12,6 +12,7 @@ use core::sync::atomic::{
 };
 use kernel::{
     bindings,
+    str::CStrExt,
     types::Opaque, //
 };
 
@@ -50,7 +51,7 @@ impl StaticWork {
                     self.work.get(),
                     Some(self.func),
                     false,
-                    c"klp_rs_static_work".as_ptr().cast(),
+                    c"klp_rs_static_work".as_char_ptr(),
                     kernel::static_lock_class!().as_ptr(),
                 )
             };
@@ -63,14 +64,10 @@ impl StaticWork {
     /// it was already queued. Call it from one thread at a time (module init).
     pub fn schedule(&'static self) -> bool {
         self.init();
+        // CAST: `WORK_CPU_UNBOUND` is `NR_CPUS`, a small `int`.
+        let any_cpu = bindings::wq_misc_consts_WORK_CPU_UNBOUND as kernel::ffi::c_int;
         // SAFETY: `work` is initialized (the type invariant) and static.
-        unsafe {
-            bindings::queue_work_on(
-                bindings::wq_misc_consts_WORK_CPU_UNBOUND as _,
-                bindings::system_percpu_wq,
-                self.work.get(),
-            )
-        }
+        unsafe { bindings::queue_work_on(any_cpu, bindings::system_percpu_wq, self.work.get()) }
     }
 
     /// Waits until the work has finished running (`flush_work()`).

@@ -55,6 +55,13 @@ impl Arch {
         }
     }
 
+    /// The Rust target that builds static guest binaries (`tools/klp`).
+    pub fn musl_target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-linux-musl",
+        }
+    }
+
     /// The serial console device name inside the guest.
     pub fn console(self) -> &'static str {
         match self {

@@ -40,6 +40,17 @@ pub struct Kernel {
 }
 
 impl Kernel {
+    /// Where this checkout's outputs built against the kernel go (modules,
+    /// initramfs): one directory per checkout, so that clones sharing the
+    /// cache (CI runs) never write into each other's.
+    pub fn checkout_dir(&self) -> PathBuf {
+        let checkout = crate::repo_root();
+        self.dir.join(format!(
+            "klp-rs-checkout-{:016x}",
+            fnv1a(checkout.as_os_str().as_encoded_bytes())
+        ))
+    }
+
     /// The release the build gives itself (`uname -r` in the guest).
     pub fn release(&self) -> Result<String> {
         let path = self.dir.join("include/config/kernel.release");

@@ -6,6 +6,55 @@ use std::fmt;
 pub const START: &str = "# klp-rs: running suite";
 /// The guest prints this when its scenario has finished.
 pub const DONE: &str = "# klp-rs: guest done";
+/// A scenario prints a file for the host (an initramfs to boot next) in
+/// base64 between these two lines.
+pub const ARCHIVE_BEGIN: &str = "# klp-rs: archive begin";
+pub const ARCHIVE_END: &str = "# klp-rs: archive end";
+
+/// The file a console printed between [`ARCHIVE_BEGIN`] and [`ARCHIVE_END`].
+pub fn printed_archive(console: &str) -> anyhow::Result<Vec<u8>> {
+    let mut lines = console.lines().map(|l| l.trim_end_matches('\r'));
+    if !lines.any(|l| l == ARCHIVE_BEGIN) {
+        anyhow::bail!("the guest printed no `{ARCHIVE_BEGIN}` line");
+    }
+    let mut text = String::new();
+    for line in lines.by_ref() {
+        if line == ARCHIVE_END {
+            return base64_decode(&text);
+        }
+        text.push_str(line.trim());
+    }
+    anyhow::bail!("the guest's archive has no `{ARCHIVE_END}` line (cut short?)")
+}
+
+/// Decodes standard base64 (`busybox base64`), padding included.
+fn base64_decode(text: &str) -> anyhow::Result<Vec<u8>> {
+    let value = |c: u8| -> anyhow::Result<u32> {
+        Ok(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => anyhow::bail!("`{}` is not base64", char::from(c)),
+        }
+        .into())
+    };
+    let bytes = text.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        if chunk.len() == 1 {
+            anyhow::bail!("base64 text of a bad length ({} characters)", text.len());
+        }
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= value(c)? << (18 - 6 * i);
+        }
+        let decoded = n.to_be_bytes();
+        out.extend_from_slice(&decoded[1..chunk.len()]);
+    }
+    Ok(out)
+}
 
 /// One test point.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,6 +94,21 @@ impl Report {
             }
         }
         report
+    }
+
+    /// Adds the points of a later boot, numbered after these.
+    pub fn append(&mut self, next: Report) {
+        let offset = self.planned.unwrap_or(self.points.len());
+        self.planned = match (self.planned, next.planned) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        self.points.extend(next.points.into_iter().map(|mut p| {
+            p.number += offset;
+            p
+        }));
+        self.bail_out = self.bail_out.take().or(next.bail_out);
+        self.finished = next.finished;
     }
 
     /// Points that passed (skipped ones are not counted).
@@ -187,6 +251,30 @@ mod tests {
         let r = Report::parse("1..1\nok 1 b # SKIP no kprobes\n# klp-rs: guest done\n".lines());
         assert_eq!(r.to_string(), "0 passed, 0 failed, 1 skipped");
         assert!(!r.success());
+    }
+
+    #[test]
+    fn a_second_boot_continues_the_numbering() {
+        let mut r = Report::parse("1..2\nok 1 a\nok 2 b\n# klp-rs: guest done\n".lines());
+        r.append(Report::parse("1..1\nnot ok 1 c\n".lines()));
+        assert_eq!(r.points[2].number, 3);
+        assert_eq!(r.to_string(), "2 passed, 1 failed");
+        assert!(!r.finished, "the second boot did not finish");
+    }
+
+    #[test]
+    fn reads_a_printed_archive() {
+        let console =
+            format!("noise\n{ARCHIVE_BEGIN}\r\naGVsbG8g\nd29ybGQ=\n{ARCHIVE_END}\nmore\n");
+        assert_eq!(printed_archive(&console).unwrap(), b"hello world");
+        let cut = format!("{ARCHIVE_BEGIN}\naGVs\n");
+        assert!(printed_archive(&cut)
+            .unwrap_err()
+            .to_string()
+            .contains("cut short"));
+        assert!(printed_archive("nothing").is_err());
+        let bad = format!("{ARCHIVE_BEGIN}\na*\n{ARCHIVE_END}\n");
+        assert!(printed_archive(&bad).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod initramfs;
 pub mod kconfig;
 pub mod kernel;
+pub mod klp_tool;
 pub mod ktap;
 pub mod modules;
 pub mod qemu;

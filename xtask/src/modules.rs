@@ -39,7 +39,7 @@ pub fn build(
     kernel: &kernel::Kernel,
     lint: Lint,
 ) -> Result<Vec<PathBuf>> {
-    let out = kernel.dir.join(match lint {
+    let out = kernel.checkout_dir().join(match lint {
         Lint::No => "klp-rs-modules",
         Lint::DenyWarnings => "klp-rs-modules-lint",
     });

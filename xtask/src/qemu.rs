@@ -3,7 +3,8 @@
 //! scenario and reads its KTAP results from the serial console.
 
 use crate::{
-    arch::Arch, cache::Cache, initramfs, kernel, ktap, modules, run, selftests, setup, Failed,
+    arch::Arch, cache::Cache, initramfs, kernel, klp_tool, ktap, modules, run, seed, selftests,
+    setup, Failed,
 };
 use anyhow::{Context, Result};
 use std::{
@@ -87,7 +88,25 @@ pub struct Outcome {
     pub console_tail: Vec<String>,
 }
 
+/// The suite a second boot runs after `suite`, from the archive it printed.
+fn follow_up(suite: &str) -> Option<&'static str> {
+    match suite {
+        "klp" => Some("klp-reboot"),
+        _ => None,
+    }
+}
+
 impl Outcome {
+    /// Folds in the outcome of the boot that followed this one.
+    fn then(&mut self, next: Outcome) {
+        self.report.append(next.report);
+        self.elapsed += next.elapsed;
+        self.timed_out |= next.timed_out;
+        self.suite = format!("{} + {}", self.suite, next.suite);
+        self.log = next.log;
+        self.console_tail = next.console_tail;
+    }
+
     /// Prints the closing line; an error (exit code 1) unless all passed.
     pub fn check(&self) -> Result<()> {
         if !self.report.finished {
@@ -131,13 +150,15 @@ impl Guest {
         let tc = setup::ensure(cache, false)?;
         let kernel = kernel::build(cache, &tc, arch)?;
         let kos = modules::build(cache, &tc, &kernel, modules::Lint::No)?;
-        let selftests = selftests::files(cache, &tc, &kernel, &kos)?;
-        let initramfs = kernel.dir.join("klp-rs-initramfs.cpio");
+        let mut extra = selftests::files(cache, &tc, &kernel, &kos)?;
+        extra.push(klp_tool::build(cache, arch)?);
+        extra.push(seed::installed_file(&kernel, &kos)?);
+        let initramfs = kernel.checkout_dir().join("klp-rs-initramfs.cpio");
         initramfs::build(
             Path::new("/bin/busybox"),
             Path::new("/bin/bash-static"),
             &kos,
-            &selftests,
+            &extra,
             &initramfs,
         )?;
         Ok(Self {
@@ -182,7 +203,44 @@ impl Guest {
         timeout: u64,
     ) -> Result<Outcome> {
         eprintln!("==> booting {} ({accel:?}) for suite `{suite}`", self.arch);
-        self.boot(cache, suite, accel, timeout, true)
+        let mut outcome = self.boot(cache, suite, accel, timeout, true)?;
+        if let Some(next) = follow_up(suite) {
+            if outcome.report.success() {
+                let second = self.reboot(cache, &outcome, next, accel, timeout)?;
+                outcome.then(second);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Boots again, from this initramfs with the archive the guest printed
+    /// appended (the kernel unpacks concatenated archives), running `suite`.
+    fn reboot(
+        &self,
+        cache: &Cache,
+        first: &Outcome,
+        suite: &str,
+        accel: Accel,
+        timeout: u64,
+    ) -> Result<Outcome> {
+        let console = std::fs::read_to_string(&first.log)?;
+        let archive = ktap::printed_archive(&console)
+            .with_context(|| format!("reading the boot archive in `{}`", first.log.display()))?;
+        let mut initramfs = std::fs::read(&self.initramfs)?;
+        initramfs.extend_from_slice(&archive);
+        let path = self.initramfs.with_extension("reboot.cpio");
+        std::fs::write(&path, initramfs)?;
+        eprintln!(
+            "==> rebooting {} from the initramfs plus the guest's {}-byte archive, for suite `{suite}`",
+            self.arch,
+            archive.len()
+        );
+        let guest = Guest {
+            arch: self.arch,
+            kernel: self.kernel.clone(),
+            initramfs: path,
+        };
+        guest.boot(cache, suite, accel, timeout, true)
     }
 
     fn boot(
@@ -261,6 +319,7 @@ impl Guest {
         let deadline = start + Duration::from_secs(timeout);
         let mut lines = Vec::new();
         let mut in_scenario = false;
+        let mut in_archive = false;
         let mut timed_out = false;
         let mut done_at = None;
         loop {
@@ -282,7 +341,11 @@ impl Guest {
                     } else if line == ktap::DONE {
                         in_scenario = false;
                         done_at = Some(Instant::now());
-                    } else if in_scenario && echo {
+                    } else if line == ktap::ARCHIVE_BEGIN {
+                        in_archive = true;
+                    } else if line == ktap::ARCHIVE_END {
+                        in_archive = false;
+                    } else if in_scenario && echo && !in_archive {
                         println!("{line}");
                     }
                     lines.push(line);

@@ -4,7 +4,7 @@
 //! as installed patches are (`lib/modules/<release>/livepatch/`), ready to
 //! ship with the kernel.
 
-use crate::{arch::Arch, cache::Cache, kernel, modules, run, setup};
+use crate::{arch::Arch, cache::Cache, initramfs, kernel, modules, run, setup};
 use anyhow::{bail, Context, Result};
 use std::{
     collections::BTreeMap,
@@ -57,7 +57,8 @@ pub fn modinfo(ko: &Path) -> Result<BTreeMap<String, String>> {
 }
 
 /// Checks the seed among `kos` and copies it to
-/// `<build>/klp-rs-seed/lib/modules/<release>/livepatch/`.
+/// `klp-rs-seed/lib/modules/<release>/livepatch/` of the checkout's
+/// directory in the kernel build.
 pub fn install_seed(kernel: &kernel::Kernel, kos: &[PathBuf]) -> Result<PathBuf> {
     let ko = kos
         .iter()
@@ -82,7 +83,7 @@ pub fn install_seed(kernel: &kernel::Kernel, kos: &[PathBuf]) -> Result<PathBuf>
         }
     }
     let dir = kernel
-        .dir
+        .checkout_dir()
         .join("klp-rs-seed/lib/modules")
         .join(&release)
         .join("livepatch");
@@ -95,4 +96,15 @@ pub fn install_seed(kernel: &kernel::Kernel, kos: &[PathBuf]) -> Result<PathBuf>
         get("klp_released")
     );
     Ok(installed)
+}
+
+/// The seed as the guest's kernel ships it: installed in
+/// `/lib/modules/<release>/livepatch/`.
+pub fn installed_file(kernel: &kernel::Kernel, kos: &[PathBuf]) -> Result<initramfs::File> {
+    let installed = install_seed(kernel, kos)?;
+    Ok(initramfs::File {
+        path: format!("lib/modules/{}/livepatch/{SEED}.ko", kernel.release()?),
+        executable: false,
+        data: std::fs::read(&installed)?,
+    })
 }

@@ -229,7 +229,7 @@ fn build_c_modules(
     kernel: &kernel::Kernel,
     selftests: &Selftests,
 ) -> Result<Vec<PathBuf>> {
-    let out = kernel.dir.join("klp-rs-selftests-c");
+    let out = kernel.checkout_dir().join("klp-rs-selftests-c");
     std::fs::create_dir_all(&out)?;
     let mut make = kernel::make_in(kernel, tc);
     make.arg(format!(

@@ -7,7 +7,7 @@ use anyhow::Result;
 use std::{process::Command, time::Instant};
 
 /// The guest suites, in the order they run.
-pub const SUITES: &[&str] = &["smoke", "selftests-c", "selftests"];
+pub const SUITES: &[&str] = &["smoke", "selftests-c", "selftests", "klp"];
 
 /// `cargo xtask test`.
 #[derive(clap::Args, Debug)]

@@ -38,3 +38,18 @@ file_is() {
 	got=$(cat "$1" 2>&1)
 	[ "$got" = "$2" ] || { echo "$1: expected '$2', got '$got'"; return 1; }
 }
+
+# transcript EXPECTED COMMAND...: COMMAND's output (stdout and stderr) and
+# `[exit N]` are exactly EXPECTED; else show both. For `check`.
+transcript() {
+	expected=$1
+	shift
+	got=$("$@" 2>&1; echo "[exit $?]")
+	[ "$got" = "$expected" ] && return 0
+	echo "\$ $*"
+	echo "expected:"
+	echo "$expected"
+	echo "got:"
+	echo "$got"
+	return 1
+}
