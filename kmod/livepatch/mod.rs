@@ -20,6 +20,7 @@
 
 mod callbacks;
 mod func;
+mod klp_sym;
 mod macros;
 mod metadata;
 pub mod param;
@@ -36,6 +37,15 @@ pub use func::{
     CArg,
     Func,
     Object, //
+};
+#[allow(
+    unused_imports,
+    reason = "only patches that call or read unexported symbols use it"
+)]
+pub(crate) use klp_sym::klp_extern;
+pub use klp_sym::{
+    KlpStatic,
+    Plain, //
 };
 #[allow(
     unused_imports,

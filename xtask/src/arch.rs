@@ -6,16 +6,22 @@ use std::{fmt, str::FromStr};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arch {
     X86_64,
+    Aarch64,
+    Ppc64le,
+    S390x,
 }
 
 impl Arch {
     /// Every architecture brought up so far, in the order suites run.
-    pub const ALL: &'static [Arch] = &[Arch::X86_64];
+    pub const ALL: &'static [Arch] = &[Arch::X86_64, Arch::Aarch64, Arch::Ppc64le, Arch::S390x];
 
     /// The name users type and logs show.
     pub fn name(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Ppc64le => "ppc64le",
+            Arch::S390x => "s390x",
         }
     }
 
@@ -23,6 +29,41 @@ impl Arch {
     pub fn kernel_arch(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "arm64",
+            Arch::Ppc64le => "powerpc",
+            Arch::S390x => "s390",
+        }
+    }
+
+    /// The prefix of Debian's cross toolchain (`CROSS_COMPILE=`); none for
+    /// the host's own arch.
+    pub fn cross_compile(self) -> Option<&'static str> {
+        match self {
+            Arch::X86_64 => None,
+            Arch::Aarch64 => Some("aarch64-linux-gnu-"),
+            Arch::Ppc64le => Some("powerpc64le-linux-gnu-"),
+            Arch::S390x => Some("s390x-linux-gnu-"),
+        }
+    }
+
+    /// Debian's name of the arch, for the packages of a foreign guest; none
+    /// for the host's own arch, whose packages setup installs.
+    pub fn foreign_debian_arch(self) -> Option<&'static str> {
+        match self {
+            Arch::X86_64 => None,
+            Arch::Aarch64 => Some("arm64"),
+            Arch::Ppc64le => Some("ppc64el"),
+            Arch::S390x => Some("s390x"),
+        }
+    }
+
+    /// The ELF `e_machine` of the arch's executables.
+    pub fn elf_machine(self) -> u16 {
+        match self {
+            Arch::X86_64 => 62,
+            Arch::Aarch64 => 183,
+            Arch::Ppc64le => 21,
+            Arch::S390x => 22,
         }
     }
 
@@ -30,6 +71,10 @@ impl Arch {
     pub fn image(self) -> &'static str {
         match self {
             Arch::X86_64 => "arch/x86/boot/bzImage",
+            Arch::Aarch64 => "arch/arm64/boot/Image",
+            // SLOF loads the ELF kernel itself.
+            Arch::Ppc64le => "vmlinux",
+            Arch::S390x => "arch/s390/boot/bzImage",
         }
     }
 
@@ -37,6 +82,9 @@ impl Arch {
     pub fn qemu(self) -> &'static str {
         match self {
             Arch::X86_64 => "qemu-system-x86_64",
+            Arch::Aarch64 => "qemu-system-aarch64",
+            Arch::Ppc64le => "qemu-system-ppc64",
+            Arch::S390x => "qemu-system-s390x",
         }
     }
 
@@ -44,6 +92,18 @@ impl Arch {
     pub fn qemu_machine_args(self) -> &'static [&'static str] {
         match self {
             Arch::X86_64 => &["-M", "pc", "-m", "256"],
+            Arch::Aarch64 => &["-M", "virt", "-cpu", "cortex-a57", "-m", "256"],
+            // The spectre mitigation capabilities TCG cannot provide are
+            // turned off rather than warned about at every boot.
+            Arch::Ppc64le => &[
+                "-M",
+                "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off",
+                "-cpu",
+                "power9",
+                "-m",
+                "512",
+            ],
+            Arch::S390x => &["-M", "s390-ccw-virtio", "-m", "256"],
         }
     }
 
@@ -52,13 +112,21 @@ impl Arch {
     pub fn user_cc(self) -> &'static str {
         match self {
             Arch::X86_64 => "gcc",
+            Arch::Aarch64 => "aarch64-linux-gnu-gcc",
+            Arch::Ppc64le => "powerpc64le-linux-gnu-gcc",
+            Arch::S390x => "s390x-linux-gnu-gcc",
         }
     }
 
-    /// The Rust target that builds static guest binaries (`tools/klp`).
-    pub fn musl_target(self) -> &'static str {
+    /// The Rust target that builds static guest binaries (`tools/klp`):
+    /// musl on x86_64; elsewhere glibc linked statically by the arch's
+    /// cross gcc (rustup has no s390x musl target).
+    pub fn static_rust_target(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64-unknown-linux-musl",
+            Arch::Aarch64 => "aarch64-unknown-linux-gnu",
+            Arch::Ppc64le => "powerpc64le-unknown-linux-gnu",
+            Arch::S390x => "s390x-unknown-linux-gnu",
         }
     }
 
@@ -66,6 +134,9 @@ impl Arch {
     pub fn console(self) -> &'static str {
         match self {
             Arch::X86_64 => "ttyS0",
+            Arch::Aarch64 => "ttyAMA0",
+            Arch::Ppc64le => "hvc0",
+            Arch::S390x => "ttysclp0",
         }
     }
 }
@@ -98,7 +169,10 @@ mod tests {
     #[test]
     fn unknown_arch_lists_the_supported_ones() {
         let err = "mips".parse::<Arch>().unwrap_err();
-        assert_eq!(err, "unknown arch `mips`; supported: x86_64");
+        assert_eq!(
+            err,
+            "unknown arch `mips`; supported: x86_64, aarch64, ppc64le, s390x"
+        );
     }
 
     #[test]

@@ -186,6 +186,12 @@ impl DiffBench {
             _ => debian_pair(cache)?,
         };
         println!("old: {}\nnew: {}", old.display(), new.display());
+        // Every tool then reads the files from the page cache, not the disk.
+        for f in [&old, &new] {
+            let mut file =
+                File::open(f).with_context(|| format!("cannot read `{}`", f.display()))?;
+            std::io::copy(&mut file, &mut std::io::sink())?;
+        }
         let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
         let diff = Path::new("diff");
         let one = Path::new("-j1");

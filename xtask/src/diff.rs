@@ -37,7 +37,7 @@ impl DiffCmd {
         let (o, n) = std::thread::scope(|s| {
             let o = s.spawn(|| Binary::parse(&old_name, old.data()));
             let n = Binary::parse(&new_name, new.data());
-            (o.join().expect("parsing does not panic"), n)
+            (o.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), n)
         });
         let mut opts = Options::default();
         if let Some(t) = self.threads {

@@ -77,6 +77,19 @@ impl Archive {
     }
 }
 
+/// The `e_machine` of an ELF file (`EM_X86_64` is 62), if it is one.
+pub fn elf_machine(bytes: &[u8]) -> Option<u16> {
+    if bytes.len() < 0x14 || bytes[..4] != *b"\x7fELF" {
+        return None;
+    }
+    let raw = [bytes[0x12], bytes[0x13]];
+    Some(if bytes[5] == 1 {
+        u16::from_le_bytes(raw)
+    } else {
+        u16::from_be_bytes(raw)
+    })
+}
+
 /// Whether an ELF file is statically linked (has no `PT_INTERP`).
 pub fn is_static_elf(bytes: &[u8]) -> bool {
     const PT_INTERP: u32 = 3;
@@ -295,6 +308,20 @@ mod tests {
             assert_eq!(text.matches(name).count(), 1, "{name:?}");
         }
         assert!(text.contains("s/c/m/b.ko\0") && text.contains("bin/x\0"));
+    }
+
+    #[test]
+    fn reads_the_machine_of_either_endianness() {
+        let mut elf = vec![0u8; 64];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[5] = 1;
+        elf[0x12] = 62;
+        assert_eq!(elf_machine(&elf), Some(62));
+        elf[5] = 2;
+        elf[0x12] = 0;
+        elf[0x13] = 22;
+        assert_eq!(elf_machine(&elf), Some(22));
+        assert_eq!(elf_machine(b"#!/bin/sh"), None);
     }
 
     #[test]

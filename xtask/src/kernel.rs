@@ -5,7 +5,10 @@
 
 use crate::{arch::Arch, cache::Cache, kconfig, repo_root, run, setup};
 use anyhow::{bail, Context, Result};
-use std::{path::PathBuf, process::Command};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 /// Bump when the way kernels are configured or built changes.
 const RECIPE: &str = "klp-rs kernel recipe 1";
@@ -117,12 +120,15 @@ pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel>
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("klp-rs-key.txt"), &key)?;
     let logs = cache.logs();
+    let overrides = bindgen_overrides(arch, &tc.source)?;
     let make = |target: &[&str]| {
         let mut cmd = tc.command("make");
         cmd.arg("-C")
             .arg(&tc.source)
             .arg(format!("O={}", dir.display()))
             .arg(format!("ARCH={}", arch.kernel_arch()))
+            .args(arch.cross_compile().map(|p| format!("CROSS_COMPILE={p}")))
+            .args(&overrides)
             .args(target);
         cmd
     };
@@ -176,18 +182,82 @@ pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel>
     Ok(kernel)
 }
 
+/// `make` variables that let the kernel's own bindgen run on `arch`.
+///
+/// On ppc64le a GCC build passes `-mprofile-kernel`, which libclang rejects,
+/// and `asm-compat.h` uses a GCC-only asm constraint unless
+/// `CONFIG_CC_IS_CLANG` is defined (for bindgen only: no struct layout
+/// depends on it). `rust/Makefile` has no knob for either, so its two
+/// variables are overridden on the command line, the skip list being this
+/// very tree's list plus the one flag (the tree itself stays unmodified).
+fn bindgen_overrides(arch: Arch, source: &Path) -> Result<Vec<String>> {
+    if arch != Arch::Ppc64le {
+        return Ok(Vec::new());
+    }
+    let makefile = source.join("rust/Makefile");
+    let text = std::fs::read_to_string(&makefile)
+        .with_context(|| format!("cannot read `{}`", makefile.display()))?;
+    let skip = make_variable(&text, "bindgen_skip_c_flags").with_context(|| {
+        format!(
+            "`{}` has no `bindgen_skip_c_flags :=`; this kernel tree is not supported on {arch}",
+            makefile.display()
+        )
+    })?;
+    Ok(vec![
+        format!("bindgen_skip_c_flags={skip} -mprofile-kernel"),
+        "bindgen_extra_c_flags=-w --target=$(BINDGEN_TARGET) -DCONFIG_CC_IS_CLANG".into(),
+    ])
+}
+
+/// The value of `name :=` in a makefile, its continuation lines joined.
+fn make_variable(text: &str, name: &str) -> Option<String> {
+    let mut lines = text.lines();
+    let first = lines.find_map(|l| l.strip_prefix(&format!("{name} :=")))?;
+    let mut value = String::new();
+    let mut line = first;
+    loop {
+        let (part, continued) = match line.strip_suffix('\\') {
+            Some(part) => (part, true),
+            None => (line, false),
+        };
+        value.push_str(part.trim());
+        value.push(' ');
+        if !continued {
+            break;
+        }
+        line = lines.next()?;
+    }
+    Some(value.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 /// `make` in a built kernel tree (for external modules), with the toolchain.
 pub fn make_in(kernel: &Kernel, tc: &setup::Toolchain) -> Command {
     let mut cmd = tc.command("make");
     cmd.arg("-C")
         .arg(&kernel.dir)
-        .arg(format!("ARCH={}", kernel.arch.kernel_arch()));
+        .arg(format!("ARCH={}", kernel.arch.kernel_arch()))
+        .args(
+            kernel
+                .arch
+                .cross_compile()
+                .map(|p| format!("CROSS_COMPILE={p}")),
+        );
     cmd
 }
 
 #[cfg(test)]
 mod tests {
-    use super::fnv1a;
+    use super::{fnv1a, make_variable};
+
+    #[test]
+    fn reads_a_continued_make_variable() {
+        let text = "x := 1\nflags := -a -b=% \\\n\t-c \\\n\t-d\n\nnext := 2\n";
+        assert_eq!(
+            make_variable(text, "flags").as_deref(),
+            Some("-a -b=% -c -d")
+        );
+        assert_eq!(make_variable(text, "missing"), None);
+    }
 
     #[test]
     fn fnv1a_matches_the_reference_values() {

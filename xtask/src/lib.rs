@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cache;
 pub mod demo;
 pub mod diff;
+pub mod guest_tools;
 pub mod initramfs;
 pub mod kconfig;
 pub mod kernel;

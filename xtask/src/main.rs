@@ -56,7 +56,15 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("error: {e:?}");
+            // The chain, as cargo prints it; no backtrace even under
+            // `RUST_BACKTRACE`, which anyhow's `Debug` would add.
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!(
+                    "\nCaused by:\n  {}",
+                    cause.to_string().replace('\n', "\n  ")
+                );
+            }
             ExitCode::from(2)
         }
     }

@@ -3,7 +3,10 @@
 
 use crate::{arch::Arch, cache::Cache, kernel, repo_root, run, setup};
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 /// `cargo xtask build`.
 #[derive(clap::Args, Debug)]
@@ -44,9 +47,12 @@ pub fn build(
         Lint::DenyWarnings => "klp-rs-modules-lint",
     });
     std::fs::create_dir_all(&out)?;
+    let convert = convert_tool(cache)?;
     let mut make = kernel::make_in(kernel, tc);
     make.arg(format!("M={}", repo_root().display()))
         .arg(format!("MO={}", out.display()))
+        .arg(format!("KLP_RS_CONVERT={}", convert.display()))
+        .arg(CONVERT_HOOK)
         // The default `released` date of patch metadata.
         .env("KLP_RS_KERNEL_RELEASED", &tc.source_released);
     if lint == Lint::DenyWarnings {
@@ -62,6 +68,32 @@ pub fn build(
         &cache.logs().join(format!("modules-{}.log", kernel.arch)),
     )?;
     modules_in(&out)
+}
+
+/// The post-link step of every `.ko` (`tools/klp-convert`), run by Kbuild's
+/// final module link (`scripts/Makefile.modfinal`). That makefile reads no
+/// Kbuild file of ours; its one hook after the link is the command it runs
+/// on each `.ko` it (re)makes, `cmd_check_tracepoint`, unset unless
+/// `WARN_ON_UNUSED_TRACEPOINTS` is (its own command then still runs). A
+/// failure fails the build, and `.DELETE_ON_ERROR` removes the `.ko`.
+const CONVERT_HOOK: &str = "cmd_check_tracepoint=$(KLP_RS_CONVERT) \
+--kernel $(objtree) --modules-order modules.order $@\
+$(if $(WARN_ON_UNUSED_TRACEPOINTS),; $(objtree)/scripts/tracepoint-update --module $<)";
+
+/// Builds `tools/klp-convert` for the host and returns its path.
+pub fn convert_tool(cache: &Cache) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run::logged(
+        "building the post-link step (tools/klp-convert)",
+        Command::new(cargo).current_dir(repo_root()).args([
+            "build",
+            "--release",
+            "--package",
+            "klp-convert",
+        ]),
+        &cache.logs().join("klp-convert.log"),
+    )?;
+    Ok(repo_root().join("target/release/klp-convert"))
 }
 
 /// The `.ko` files a module build into `out` made, in `modules.order` order.

@@ -3,14 +3,14 @@
 //! scenario and reads its KTAP results from the serial console.
 
 use crate::{
-    arch::Arch, cache::Cache, initramfs, kernel, klp_tool, ktap, modules, run, seed, selftests,
-    setup, Failed,
+    arch::Arch, cache::Cache, guest_tools, initramfs, kernel, klp_tool, ktap, modules, run, seed,
+    selftests, setup, Failed,
 };
 use anyhow::{Context, Result};
 use std::{
     fs::File,
     io::{BufRead, BufReader, Write},
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
@@ -154,13 +154,8 @@ impl Guest {
         extra.push(klp_tool::build(cache, arch)?);
         extra.push(seed::installed_file(&kernel, &kos)?);
         let initramfs = kernel.checkout_dir().join("klp-rs-initramfs.cpio");
-        initramfs::build(
-            Path::new("/bin/busybox"),
-            Path::new("/bin/bash-static"),
-            &kos,
-            &extra,
-            &initramfs,
-        )?;
+        let tools = guest_tools::ensure(cache, arch)?;
+        initramfs::build(&tools.busybox, &tools.bash, &kos, &extra, &initramfs)?;
         Ok(Self {
             arch,
             kernel,

@@ -4,13 +4,10 @@
 //! as installed patches are (`lib/modules/<release>/livepatch/`), ready to
 //! ship with the kernel.
 
-use crate::{arch::Arch, cache::Cache, initramfs, kernel, modules, run, setup};
+use crate::{arch::Arch, cache::Cache, initramfs, kernel, modules, setup};
 use anyhow::{bail, Context, Result};
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    process::Command,
-};
+use klp::modinfo::ModInfo;
+use std::path::PathBuf;
 
 /// The seed's module name.
 pub const SEED: &str = "klp_series_v0";
@@ -34,28 +31,6 @@ impl SeedCmd {
     }
 }
 
-/// The `key=value` entries of a module's `.modinfo`, repeated keys joined
-/// with `,`.
-pub fn modinfo(ko: &Path) -> Result<BTreeMap<String, String>> {
-    let raw = run::output(
-        Command::new("objcopy")
-            .args(["-O", "binary", "-j", ".modinfo"])
-            .arg(ko)
-            .arg("/dev/stdout"),
-    )
-    .with_context(|| format!("cannot read the .modinfo of `{}`", ko.display()))?;
-    let mut info = BTreeMap::<String, String>::new();
-    for (key, value) in raw.split('\0').filter_map(|e| e.split_once('=')) {
-        info.entry(key.to_string())
-            .and_modify(|v| {
-                v.push(',');
-                v.push_str(value);
-            })
-            .or_insert_with(|| value.to_string());
-    }
-    Ok(info)
-}
-
 /// Checks the seed among `kos` and copies it to
 /// `klp-rs-seed/lib/modules/<release>/livepatch/` of the checkout's
 /// directory in the kernel build.
@@ -65,8 +40,9 @@ pub fn install_seed(kernel: &kernel::Kernel, kos: &[PathBuf]) -> Result<PathBuf>
         .find(|k| k.file_stem().is_some_and(|s| s == SEED))
         .with_context(|| format!("the module build made no {SEED}.ko (kmod/series/)"))?;
     let release = kernel.release()?;
-    let info = modinfo(ko)?;
-    let get = |key: &str| info.get(key).map(String::as_str).unwrap_or("(missing)");
+    let data = std::fs::read(ko).with_context(|| format!("cannot read `{}`", ko.display()))?;
+    let info = ModInfo::parse(&data).with_context(|| format!("reading `{}`", ko.display()))?;
+    let get = |key: &str| info.get(key).unwrap_or("(missing)");
     let checks = [
         ("livepatch", "Y"),
         ("klp_seed", "Y"),

@@ -40,6 +40,14 @@ const DEBIAN_PACKAGES: &[&str] = &[
     // The kernel's livepatch selftests are bash scripts.
     "bash-static",
     "qemu-system-x86",
+    // The other guests: emulators (s390x is in `misc`), cross compilers for
+    // their kernels, and their C libraries for the static user programs.
+    "qemu-system-arm",
+    "qemu-system-ppc",
+    "qemu-system-misc",
+    "libc6-dev-arm64-cross",
+    "libc6-dev-ppc64el-cross",
+    "libc6-dev-s390x-cross",
     "python3-pip",
     // `cargo xtask diff`: fixtures for the other three arches, and the peers
     // `cargo xtask bench diff` measures (`time` measures them).

@@ -7,7 +7,7 @@ use anyhow::Result;
 use std::{process::Command, time::Instant};
 
 /// The guest suites, in the order they run.
-pub const SUITES: &[&str] = &["smoke", "selftests-c", "selftests", "klp"];
+pub const SUITES: &[&str] = &["smoke", "selftests-c", "selftests", "klp", "relocations"];
 
 /// `cargo xtask test`.
 #[derive(clap::Args, Debug)]
@@ -23,6 +23,7 @@ pub struct TestCmd {
 impl TestCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
         let mut results: Vec<(String, Result<()>, f64)> = Vec::new();
+        let mut matrix: Vec<MatrixCell> = Vec::new();
         let mut step = |name: String, f: &mut dyn FnMut() -> Result<()>| {
             let start = Instant::now();
             let r = f();
@@ -94,14 +95,21 @@ impl TestCmd {
                 let accel = guest.accel(cache, self.kvm)?;
                 for suite in SUITES {
                     step(format!("{arch} {suite}"), &mut || {
-                        guest
-                            .run_suite(cache, suite, accel, qemu::suite_timeout(suite))?
-                            .check()
+                        let outcome =
+                            guest.run_suite(cache, suite, accel, qemu::suite_timeout(suite))?;
+                        matrix.push(MatrixCell::of(&outcome));
+                        outcome.check()
                     });
                 }
             }
         }
 
+        if !matrix.is_empty() {
+            let table = render_matrix(&matrix);
+            let path = cache.logs().join("arch-matrix.md");
+            std::fs::write(&path, &table)?;
+            println!("\nsuites by arch (also in {}):\n{table}", path.display());
+        }
         println!("\nsummary:");
         let mut failed = 0;
         for (name, result, secs) in &results {
@@ -116,6 +124,76 @@ impl TestCmd {
             Err(Failed(format!("{failed} test step(s) failed")).into())
         }
     }
+}
+
+/// One suite's result on one arch, for the README's arch matrix.
+pub struct MatrixCell {
+    pub arch: Arch,
+    pub suite: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub seconds: f64,
+}
+
+impl MatrixCell {
+    fn of(outcome: &qemu::Outcome) -> Self {
+        Self {
+            arch: outcome.arch,
+            suite: outcome.suite.clone(),
+            passed: outcome.report.passed(),
+            failed: outcome.report.failed(),
+            skipped: outcome.report.skipped(),
+            seconds: outcome.elapsed.as_secs_f64(),
+        }
+    }
+}
+
+/// A markdown table, one row per suite and one column per arch, each cell
+/// `passed/failed[/skipped]` and the guest's time.
+pub fn render_matrix(cells: &[MatrixCell]) -> String {
+    let mut arches: Vec<Arch> = Vec::new();
+    let mut suites: Vec<&str> = Vec::new();
+    for c in cells {
+        if !arches.contains(&c.arch) {
+            arches.push(c.arch);
+        }
+        if !suites.contains(&c.suite.as_str()) {
+            suites.push(&c.suite);
+        }
+    }
+    let mut out = String::from("| suite |");
+    for a in &arches {
+        out.push_str(&format!(" {a} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(arches.len()));
+    out.push('\n');
+    for suite in suites {
+        out.push_str(&format!("| `{suite}` |"));
+        for &arch in &arches {
+            let cell = cells.iter().find(|c| c.arch == arch && c.suite == suite);
+            match cell {
+                Some(c) => {
+                    let verdict = if c.failed == 0 { "passed" } else { "FAILED" };
+                    let skipped = if c.skipped > 0 {
+                        format!(", {} skipped", c.skipped)
+                    } else {
+                        String::new()
+                    };
+                    out.push_str(&format!(
+                        " {verdict} {}/{}{skipped}, {:.1} s |",
+                        c.passed,
+                        c.passed + c.failed,
+                        c.seconds
+                    ));
+                }
+                None => out.push_str(" not run |"),
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Every Rust file under `kmod/`.
@@ -138,4 +216,33 @@ fn kmod_sources() -> Result<Vec<std::path::PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix_has_a_row_per_suite_and_a_column_per_arch() {
+        let cell = |arch, suite: &str, passed, failed, skipped| MatrixCell {
+            arch,
+            suite: suite.into(),
+            passed,
+            failed,
+            skipped,
+            seconds: 1.25,
+        };
+        let table = render_matrix(&[
+            cell(Arch::X86_64, "smoke", 7, 0, 0),
+            cell(Arch::X86_64, "selftests", 8, 0, 0),
+            cell(Arch::Aarch64, "smoke", 6, 1, 0),
+            cell(Arch::Aarch64, "selftests", 7, 0, 1),
+        ]);
+        assert_eq!(
+            table,
+            "| suite | x86_64 | aarch64 |\n|---|---|---|\n\
+             | `smoke` | passed 7/7, 1.2 s | FAILED 6/7, 1.2 s |\n\
+             | `selftests` | passed 8/8, 1.2 s | passed 7/7, 1 skipped, 1.2 s |\n"
+        );
+    }
 }

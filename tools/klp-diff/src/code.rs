@@ -204,7 +204,8 @@ fn pc_bias(arch: Arch) -> (i64, u64) {
 
 fn reloc_target<'a>(bin: &Binary<'a>, r: &Reloc) -> Target<'a> {
     match r.sym.and_then(|i| bin.syms.get(i as usize)) {
-        None => Target::Abs(r.addend as u64),
+        // No symbol: the addend is the address (a RELATIVE relocation).
+        None => addr_target(bin, r.addend as u64, 0),
         Some(s) if s.kind != SymKind::Section && !s.name.is_empty() => {
             Target::Sym(base_name(s.name), r.addend)
         }
@@ -245,7 +246,8 @@ fn field(arch: Arch, r: &Reloc) -> (usize, u64) {
         (Arch::Aarch64, 279) => (4, 0x0007_ffe0),
         // MOVW_UABS_G*.
         (Arch::Aarch64, 263..=270) => (4, 0x001f_ffe0),
-        (Arch::Aarch64, 257 | 260) => (8, u64::MAX),
+        // ABS64, PREL64, RELATIVE.
+        (Arch::Aarch64, 257 | 260 | 1027) => (8, u64::MAX),
         (Arch::Aarch64, 258 | 261) => (4, u64::from(u32::MAX)),
         (Arch::Aarch64, 259 | 262) => (2, 0xffff),
         (Arch::Aarch64, _) => (4, u64::from(u32::MAX)),
@@ -257,7 +259,8 @@ fn field(arch: Arch, r: &Reloc) -> (usize, u64) {
         (Arch::Ppc64le, 56..=59 | 63 | 64) => (2, 0xfffc),
         // ADDR16*, GOT16*, TOC16*, REL16*.
         (Arch::Ppc64le, 3..=8 | 14..=17 | 47..=50 | 249..=252) => (2, 0xffff),
-        (Arch::Ppc64le, 38 | 44 | 51) => (8, u64::MAX),
+        // ADDR64, REL64, TOC, RELATIVE.
+        (Arch::Ppc64le, 22 | 38 | 44 | 51) => (8, u64::MAX),
         (Arch::Ppc64le, 1 | 26) => (4, u64::from(u32::MAX)),
         _ => by_size(),
     }
@@ -462,7 +465,23 @@ fn explain_address(
                             .wrapping_add_signed(sext(wn & 0x03ff_fffc, 26)),
                         0,
                     );
+                // A load, store or `addi` off a register computed from the
+                // TOC (section anchors): its displacement moved with data.
+                let based = d_form_base(wo).is_some_and(|rb| {
+                    let target = |b: &[u8], toc: Option<u64>, w: u64| {
+                        Some(
+                            ppc_reg_value(b, s, rb, toc, little, 0)?
+                                .wrapping_add_signed(d_offset(w)),
+                        )
+                    };
+                    wo >> 16 == wn >> 16
+                        && match (target(ob, old.bin.toc, wo), target(nb, new.bin.toc, wn)) {
+                            (Some(to), Some(tn)) => same(to, tn, 0),
+                            _ => false,
+                        }
+                });
                 branch
+                    || based
                     || addis_pair(ob, s, little).is_some_and(|(a, u)| {
                         let target = |b: &[u8], toc: Option<u64>| {
                             let (hi, lo) = (word(b, a, 4), word(b, u, 4));
@@ -566,6 +585,45 @@ fn d_offset(w: u64) -> i64 {
         58 | 62 => sext(w & 0xfffc, 16),
         _ => sext(w & 0xffff, 16),
     }
+}
+
+/// Whether a powerpc instruction writes the register in bits 21-25: not a
+/// trap, compare, branch, condition register operation or D-form store.
+fn ppc_writes_rt(w: u64) -> bool {
+    !matches!(w >> 26, 2 | 3 | 10 | 11 | 16 | 18 | 19 | 36..=39 | 44..=47 | 52..=55 | 62)
+}
+
+/// The value powerpc register `reg` holds before the instruction at `at`,
+/// when the straight-line code before it computes it with `addis`/`addi`
+/// from the TOC pointer (`r2`) or from 0 (`lis`/`li`).
+fn ppc_reg_value(
+    b: &[u8],
+    at: usize,
+    reg: u64,
+    toc: Option<u64>,
+    little: bool,
+    depth: u32,
+) -> Option<u64> {
+    match reg {
+        0 => return Some(0),
+        2 => return toc,
+        _ if depth > 3 => return None,
+        _ => {}
+    }
+    for k in 1..=16 {
+        let p = at.checked_sub(4 * k)?;
+        let w = read_uint(b.get(p..p + 4)?, little);
+        if (w >> 21) & 0x1f != reg || !ppc_writes_rt(w) {
+            continue;
+        }
+        let base = || ppc_reg_value(b, p, (w >> 16) & 0x1f, toc, little, depth + 1);
+        return match w >> 26 {
+            15 => Some(base()?.wrapping_add_signed(sext(w & 0xffff, 16) << 16)),
+            14 => Some(base()?.wrapping_add_signed(sext(w & 0xffff, 16))),
+            _ => None,
+        };
+    }
+    None
 }
 
 /// The `addis` pair the instruction at `s` belongs to: `addis rT, rA, hi`

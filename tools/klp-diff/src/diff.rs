@@ -1,6 +1,7 @@
 //! The comparison of two binaries, from the fast pass to the report.
 
 use crate::{
+    bugs::bug_lines,
     code::{base_name, compare, Outcome, Side as CodeSide},
     detail::{TypeDesc, UnitView},
     dwarf::{summarize, Dwarf, Summary, TypeDef, TypeKind},
@@ -235,8 +236,15 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
     let threads = opts.threads.max(1);
     let (od, nd) = (Dwarf::new(old)?, Dwarf::new(new)?);
     let [os, ns] = summarize([&od, &nd], threads)?;
-    let o = Analysed::new(old, &od, os);
-    let n = Analysed::new(new, &nd, ns);
+    let (o, n) = if threads > 1 {
+        std::thread::scope(|s| {
+            let o = s.spawn(|| Analysed::new(old, &od, os));
+            let n = Analysed::new(new, &nd, ns);
+            (o.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), n)
+        })
+    } else {
+        (Analysed::new(old, &od, os), Analysed::new(new, &nd, ns))
+    };
 
     let mut report = Report {
         arch: old.arch.name(),
@@ -262,8 +270,17 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
         };
         Ok::<_, Error>(compare(o.code_side(a), n.code_side(b), line_delta))
     })?;
+    // Code that did not change may still have BUG/WARN sites whose line
+    // numbers did.
+    let (old_bugs, new_bugs) = (bug_lines(old, &od, &o.sum)?, bug_lines(new, &nd, &n.sum)?);
     let mut changed: Vec<(Item<'_>, Item<'_>)> = Vec::new();
     for (pair, outcome) in pairs.iter().zip(outcomes) {
+        let outcome = match outcome {
+            Outcome::Same if old_bugs.get(&pair.0.sym) != new_bugs.get(&pair.1.sym) => {
+                Outcome::LineOnly
+            }
+            o => o,
+        };
         match outcome {
             Outcome::Same => {}
             Outcome::LineOnly => report.line_only_functions.push(n.func_ref(&pair.1)),

@@ -28,12 +28,13 @@ impl Mapping {
             source,
         };
         let file = File::open(&path).map_err(io)?;
-        // SAFETY: the mapping is read-only and private to this process, but
-        // another process may still truncate or rewrite the file while it is
-        // mapped (a kernel rebuild in the same tree, say). Nothing here can
-        // prevent that; the result would be wrong bytes or a SIGBUS, not
-        // memory unsafety in Rust's sense as long as no one writes through it,
-        // which we never do. This is the risk every mmap-based reader takes.
+        // SAFETY: mapping is unsafe because another process may modify or
+        // truncate the file while it is mapped: the bytes behind the `&[u8]`
+        // this hands out would then change (undefined behaviour for Rust)
+        // or reading them would raise SIGBUS. We map read-only and never
+        // write; kernel build outputs are not rewritten in place while they
+        // are being compared in normal use, and this risk is accepted, as
+        // every mmap-based ELF and DWARF reader accepts it.
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
         Ok(Self { map })
     }
@@ -333,6 +334,41 @@ impl<'data> Binary<'data> {
             relocs.sort_by_key(|r| r.addr);
             sections[index].relocs = relocs;
         }
+        // A position-independent image (arm64's vmlinux, linked with
+        // `--no-apply-dynamic-relocs`) stores zeros where its pointers are:
+        // the addresses are the addends of its RELATIVE dynamic relocations.
+        if !relocatable {
+            let mut touched = Vec::new();
+            for (offset, r) in obj.dynamic_relocations().into_iter().flatten() {
+                let object::RelocationFlags::Elf { r_type } = r.flags() else {
+                    continue;
+                };
+                if r_type.0 != relative_type(arch) {
+                    continue;
+                }
+                let i = alloc_by_addr.partition_point(|&s| sections[s].addr <= offset);
+                let Some(&index) = i.checked_sub(1).and_then(|i| alloc_by_addr.get(i)) else {
+                    continue;
+                };
+                let s = &mut sections[index];
+                if offset < s.addr.saturating_add(s.size) {
+                    s.relocs.push(Reloc {
+                        addr: offset,
+                        addend: r.addend(),
+                        sym: None,
+                        r_type: r_type.0,
+                        size: 64,
+                        pc_relative: false,
+                    });
+                    touched.push(index);
+                }
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            for index in touched {
+                sections[index].relocs.sort_by_key(|r| r.addr);
+            }
+        }
 
         let mut bin = Binary {
             file: file.to_string(),
@@ -489,7 +525,7 @@ impl<'data> Binary<'data> {
             return;
         };
         let s = &self.sections[section];
-        let stop = stop.min(s.addr.saturating_add(s.size));
+        let stop = stop.min(s.addr.saturating_add(s.data.len() as u64));
         let mut at = start;
         while at.saturating_add(8) <= stop {
             let reloc = s
@@ -534,16 +570,21 @@ impl<'data> Binary<'data> {
 
     /// The function or object symbol whose range contains `addr`.
     pub(crate) fn symbol_containing(&self, addr: u64) -> Option<&Sym<'data>> {
+        self.symbol_index_containing(addr)
+            .map(|i| &self.syms[i as usize])
+    }
+
+    /// The index of the function or object symbol whose range contains
+    /// `addr`.
+    pub(crate) fn symbol_index_containing(&self, addr: u64) -> Option<u32> {
         let i = self
             .by_addr
             .partition_point(|&s| self.syms[s as usize].addr <= addr);
         // Symbols may nest or alias: look back a little for one that covers.
-        self.by_addr[..i]
-            .iter()
-            .rev()
-            .take(4)
-            .map(|&s| &self.syms[s as usize])
-            .find(|s| addr < s.addr.saturating_add(s.size))
+        self.by_addr[..i].iter().rev().take(4).copied().find(|&s| {
+            let s = &self.syms[s as usize];
+            addr < s.addr.saturating_add(s.size)
+        })
     }
 
     /// The first label at exactly `addr`.
@@ -578,6 +619,16 @@ impl<'data> Binary<'data> {
         let a = relocs.partition_point(|r| r.addr < start);
         let b = relocs.partition_point(|r| r.addr < end);
         &relocs[a..b.max(a)]
+    }
+}
+
+/// The `R_*_RELATIVE` relocation type of `arch`.
+fn relative_type(arch: Arch) -> u32 {
+    match arch {
+        Arch::X86_64 => object::elf::R_X86_64_RELATIVE.0,
+        Arch::Aarch64 => object::elf::R_AARCH64_RELATIVE.0,
+        Arch::Ppc64le => object::elf::R_PPC64_RELATIVE.0,
+        Arch::S390x => object::elf::R_390_RELATIVE.0,
     }
 }
 

@@ -149,7 +149,8 @@ impl Target {
 impl Target {
     /// `build`, then linked with `tests/fixtures/stub.c` into an executable
     /// with no relocations left, like a `vmlinux`. On x86, `__mcount_loc`
-    /// records the ftrace sites, as the kernel's `-mrecord-mcount` does.
+    /// records the ftrace sites, as the kernel's `-mrecord-mcount` does; on
+    /// arm64 the image is position-independent, as the kernel's is.
     pub fn build_linked(&self, category: &str, side: &str) -> PathBuf {
         let record: &[&str] = if self.arch == "x86_64" {
             &["-mrecord-mcount"]
@@ -171,6 +172,11 @@ impl Target {
         run(&mut cc);
         let linked = object.with_extension("elf");
         let mut ld = Command::new(format!("{}ld", self.prefix));
+        if self.arch == "aarch64" {
+            // As arm64 links vmlinux: pointers are only in RELATIVE
+            // dynamic relocations.
+            ld.args(["-pie", "--no-apply-dynamic-relocs"]);
+        }
         ld.current_dir(dir)
             .args(["-e", "0", "-o"])
             .arg(&linked)

@@ -22,21 +22,25 @@ fn golden(target: &Target) {
 }
 
 /// A linked executable has no relocations: calls within it are explained
-/// by resolving both displacements.
+/// by resolving both displacements, and pointers in data by what they
+/// point to. Same reports as the objects (but for ftrace sites, which a
+/// linked image only has in `__mcount_loc` or patchable-entry tables).
 fn golden_linked(target: &Target) {
     if !target.available() {
         return;
     }
-    let old = target.build_linked("code", "old");
-    let new = target.build_linked("code", "new");
-    let (text, _) = reports(&old, &new, 2);
-    let expected = manifest_dir()
-        .join("tests/expected")
-        .join(target.arch)
-        .join("code-linked.txt");
-    if let Some(failure) = check(&expected, &text) {
-        panic!("{failure}");
+    let mut failures = Vec::new();
+    for category in ["code", "data"] {
+        let old = target.build_linked(category, "old");
+        let new = target.build_linked(category, "new");
+        let (text, _) = reports(&old, &new, 2);
+        let expected = manifest_dir()
+            .join("tests/expected")
+            .join(target.arch)
+            .join(format!("{category}-linked.txt"));
+        failures.extend(check(&expected, &text));
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]

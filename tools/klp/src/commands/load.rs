@@ -44,8 +44,11 @@ fn load(ctx: &mut Ctx, args: &Args) -> Result<Step> {
     super::require_root(ctx, "load")?;
     let before = lp.patches()?;
     super::load_and_wait(ctx, &lp, &file, timeout)?;
+    // A replaced patch is disabled when the transition ends, and its sysfs
+    // directory goes away a little later (the kernel frees it from a work
+    // item): either way it was replaced.
     for old in before {
-        if lp.patch(&old.name)?.is_none() {
+        if lp.patch(&old.name)?.is_none_or(|p| !p.enabled) {
             ctx.note(&format!(
                 "patch `{}` was replaced; its module stays loaded until `klp unload {}`",
                 old.name, old.name
