@@ -87,14 +87,17 @@ enum Ended {
 struct Measured {
     label: String,
     wall: f64,
+    /// User + system CPU time.
+    cpu: f64,
     peak_mb: f64,
     ended: Ended,
 }
 
 /// Runs `program args` under GNU time, its output to
 /// `<bench>/out/<slug>.out`; after `timeout` seconds the program (and what
-/// it started) is killed, and GNU time still reports it. Returns wall time
-/// and peak resident memory (of the process tree, as `wait4` reports it).
+/// it started) is killed, and GNU time still reports it. Returns wall time,
+/// CPU time and peak resident memory (of the process tree, as `wait4`
+/// reports them).
 fn measure(
     cache: &Cache,
     label: &str,
@@ -108,7 +111,7 @@ fn measure(
     let times = out.join(format!("{slug}.time"));
     let mut cmd = Command::new("/usr/bin/time");
     cmd.arg("-f")
-        .arg("%e %M")
+        .arg("%e %M %U %S")
         .arg("-o")
         .arg(&times)
         .arg(program)
@@ -141,8 +144,11 @@ fn measure(
     let text = std::fs::read_to_string(&times)
         .with_context(|| format!("GNU time wrote no `{}`", times.display()))?;
     let last = text.lines().last().unwrap_or_default();
-    let mut fields = last.split_whitespace();
-    let (Some(wall), Some(kb)) = (fields.next(), fields.next()) else {
+    let fields: Vec<f64> = last
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(f64::NAN))
+        .collect();
+    let [wall, kb, user, system] = fields[..] else {
         bail!("cannot read `{}`: {text}", times.display());
     };
     let ended = match status.code() {
@@ -152,8 +158,9 @@ fn measure(
     };
     Ok(Measured {
         label: label.to_string(),
-        wall: wall.parse().unwrap_or(f64::NAN),
-        peak_mb: kb.parse::<f64>().unwrap_or(f64::NAN) / 1024.0,
+        wall,
+        cpu: user + system,
+        peak_mb: kb / 1024.0,
         ended,
     })
 }
@@ -241,8 +248,8 @@ impl DiffBench {
         }
 
         println!(
-            "\n{:<28} {:>10} {:>10}  ended",
-            "tool", "wall (s)", "peak (MB)"
+            "\n{:<28} {:>10} {:>10} {:>10}  ended",
+            "tool", "wall (s)", "cpu (s)", "peak (MB)"
         );
         for r in &rows {
             let ended = match r.ended {
@@ -251,8 +258,8 @@ impl DiffBench {
                 Ended::Stopped => format!("stopped after {} s", self.timeout),
             };
             println!(
-                "{:<28} {:>10.1} {:>10.0}  {ended}",
-                r.label, r.wall, r.peak_mb
+                "{:<28} {:>10.1} {:>10.1} {:>10.0}  {ended}",
+                r.label, r.wall, r.cpu, r.peak_mb
             );
         }
 

@@ -32,6 +32,13 @@ impl TestCmd {
             }
             results.push((name, r, start.elapsed().as_secs_f64()));
         };
+        // Setup first: the host tests build fixtures with the cross compilers
+        // it installs.
+        let tc = if self.host_only {
+            None
+        } else {
+            Some(setup::ensure(cache, false)?)
+        };
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let host = |args: &[&str]| {
             let mut cmd = Command::new(&cargo);
@@ -66,8 +73,7 @@ impl TestCmd {
                 &cache.logs().join("cargo-fmt.log"),
             )
         });
-        if !self.host_only {
-            let tc = setup::ensure(cache, false)?;
+        if let Some(tc) = tc {
             step("rustfmt kmod".into(), &mut || {
                 let mut cmd = tc.command("rustfmt");
                 cmd.args(["--check", "--edition", "2021"])

@@ -69,6 +69,7 @@ fn items<'b>(bin: &'b Binary<'_>, sum: &Summary<'b>, kind: SymKind) -> Vec<Item<
             let file = sum
                 .unit_at(s.addr)
                 .or_else(|| sum.func_for(s.addr, s.size).map(|f| f.unit))
+                .or_else(|| sum.var_unit(s.addr))
                 .map(|u| sum.unit_names[u as usize])
                 .filter(|n| !n.is_empty())
                 .or(s.file)

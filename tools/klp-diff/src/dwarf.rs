@@ -82,6 +82,8 @@ pub(crate) struct Summary<'a> {
     pub(crate) unit_ranges: Vec<(u64, u64, u32)>,
     /// Out-of-line functions, sorted by address.
     pub(crate) funcs: Vec<FuncDie<'a>>,
+    /// `(address, unit)` of variables defined at file scope, sorted.
+    pub(crate) vars: Vec<(u64, u32)>,
     /// `(inline key, caller address)`: the function with that key is
     /// inlined into the out-of-line function at that address. Sorted.
     pub(crate) inlines: Vec<(u64, u64)>,
@@ -90,6 +92,12 @@ pub(crate) struct Summary<'a> {
 }
 
 impl<'a> Summary<'a> {
+    /// The unit whose ranges contain `addr`.
+    pub(crate) fn var_unit(&self, addr: u64) -> Option<u32> {
+        let i = self.vars.partition_point(|v| v.0 < addr);
+        self.vars.get(i).filter(|v| v.0 == addr).map(|v| v.1)
+    }
+
     /// The unit whose ranges contain `addr`.
     pub(crate) fn unit_at(&self, addr: u64) -> Option<u32> {
         let i = self.unit_ranges.partition_point(|r| r.0 <= addr);
@@ -234,6 +242,7 @@ pub(crate) fn summarize<'a>(dwarfs: [&Dwarf<'a>; 2], threads: usize) -> Result<[
             }
             o.unit_ranges.extend(s.unit_ranges);
             o.funcs.extend(s.funcs);
+            o.vars.extend(s.vars);
             o.inlines.extend(s.inlines);
             for (k, defs) in s.types {
                 merge_defs(o.types.entry(k).or_default(), defs);
@@ -243,6 +252,7 @@ pub(crate) fn summarize<'a>(dwarfs: [&Dwarf<'a>; 2], threads: usize) -> Result<[
     for o in &mut out {
         o.unit_ranges.sort_unstable();
         o.funcs.sort_unstable_by_key(|f| (f.pc, f.unit, f.die));
+        o.vars.sort_unstable();
         o.inlines.sort_unstable();
         o.inlines.dedup();
     }
@@ -332,6 +342,8 @@ struct Attrs<'a> {
     decl_line: Option<u64>,
     low_pc: Option<u64>,
     ranges: Option<AttributeValue<R<'a>>>,
+    /// A `DW_OP_addr` location.
+    location: Option<u64>,
     declaration: bool,
 }
 
@@ -342,6 +354,8 @@ struct Scratch<'a> {
     members: Vec<Member<'a>>,
     subs: Vec<SubDie<'a>>,
     inlined: Vec<(usize, u32)>,
+    /// Addresses of the unit's file-scope variables.
+    vars: Vec<u64>,
     stack: Vec<(isize, Parent)>,
     file_keys: Vec<Option<u64>>,
     /// By unit offset: 1 + the index of the type (or function) entry there,
@@ -371,6 +385,7 @@ fn wanted_attrs(tag: dw::DwTag) -> &'static [dw::DwAt] {
         dw::DW_TAG_subrange_type => &[dw::DW_AT_count, dw::DW_AT_upper_bound],
         dw::DW_TAG_formal_parameter | dw::DW_TAG_unspecified_parameters => &[dw::DW_AT_type],
         dw::DW_TAG_inlined_subroutine => &[dw::DW_AT_abstract_origin],
+        dw::DW_TAG_variable => &[dw::DW_AT_location],
         dw::DW_TAG_subprogram => &[
             dw::DW_AT_name,
             dw::DW_AT_abstract_origin,
@@ -413,6 +428,7 @@ impl<'a> Scratch<'a> {
         self.runs.clear();
         self.plan_at.clear();
         self.inlined.clear();
+        self.vars.clear();
         self.stack.clear();
         self.file_keys.clear();
         let u = unit.unit_ref(&d.dwarf);
@@ -461,6 +477,7 @@ impl<'a> Scratch<'a> {
                 }
                 dw::DW_TAG_inlined_subroutine => self.enclosing_concrete().is_some(),
                 dw::DW_TAG_subprogram => true,
+                dw::DW_TAG_variable => depth == 1,
                 t => is_type_tag(t),
             };
             let mut me = Parent::Other;
@@ -638,6 +655,11 @@ impl<'a> Scratch<'a> {
                 });
                 return Ok(Parent::Sub(self.subs.len() as u32 - 1));
             }
+            (dw::DW_TAG_variable, _) => {
+                if let Some(addr) = a.location.filter(|&a| a != 0) {
+                    self.vars.push(addr);
+                }
+            }
             (dw::DW_TAG_inlined_subroutine, _) => {
                 if let (Some(origin), Some(caller)) = (a.origin, self.enclosing_concrete()) {
                     self.inlined.push((origin, caller));
@@ -734,6 +756,7 @@ impl<'a> Scratch<'a> {
         edges.sort_unstable();
         edges.dedup();
         sum.inlines.extend(edges);
+        sum.vars.extend(self.vars.iter().map(|&a| (a, uidx)));
     }
 
     fn find(&self, off: usize) -> Option<usize> {
@@ -947,6 +970,13 @@ fn read_attr<'a>(
         dw::DW_AT_decl_line => a.decl_line = constant(attr),
         dw::DW_AT_low_pc => a.low_pc = u.attr_address(attr.value())?,
         dw::DW_AT_ranges => a.ranges = Some(attr.value()),
+        dw::DW_AT_location => {
+            if let AttributeValue::Exprloc(mut e) = attr.value() {
+                if e.0.read_u8() == Ok(dw::DW_OP_addr.0) {
+                    a.location = e.0.read_address(header.address_size()).ok();
+                }
+            }
+        }
         dw::DW_AT_declaration => a.declaration = matches!(attr.value(), AttributeValue::Flag(true)),
         _ => {}
     }

@@ -154,8 +154,7 @@ impl<'data> Binary<'data> {
             place,
             message,
         };
-        let obj =
-            object::File::parse(data).map_err(|e| elf_err(header_place(data), e.to_string()))?;
+        let obj = object::File::parse(data).map_err(|e| elf_err(header_place(data), lower(e)))?;
         let arch = match (obj.architecture(), obj.is_little_endian()) {
             (object::Architecture::X86_64, true) => Arch::X86_64,
             (object::Architecture::Aarch64, true) => Arch::Aarch64,
@@ -178,7 +177,7 @@ impl<'data> Binary<'data> {
             let index = s.index().0;
             let name = s
                 .name_bytes()
-                .map_err(|e| elf_err(format!("name of section {index}"), e.to_string()))?;
+                .map_err(|e| elf_err(format!("name of section {index}"), lower(e)))?;
             let (sh_type, sh_flags) = match s.flags() {
                 object::SectionFlags::Elf { sh_type, sh_flags } => (sh_type, sh_flags.0),
                 _ => continue,
@@ -195,7 +194,7 @@ impl<'data> Binary<'data> {
                             "section `{}` at offset {at:#x}",
                             String::from_utf8_lossy(name)
                         ),
-                        e.to_string(),
+                        lower(e),
                     )
                 })?
             } else {
@@ -247,7 +246,7 @@ impl<'data> Binary<'data> {
         for s in obj.symbols() {
             let name = s
                 .name_bytes()
-                .map_err(|e| elf_err(format!("name of symbol {}", s.index().0), e.to_string()))?;
+                .map_err(|e| elf_err(format!("name of symbol {}", s.index().0), lower(e)))?;
             let section = s
                 .section_index()
                 .map(|i| i.0)
@@ -420,7 +419,7 @@ impl<'data> Binary<'data> {
             place: place("section"),
             message,
         };
-        let compressed = s.compressed_data().map_err(|e| err(e.to_string()))?;
+        let compressed = s.compressed_data().map_err(|e| err(lower(e)))?;
         // zlib and zstd expand at most about 1032 times: a larger claim is
         // a corrupt header, not a reason to allocate it.
         let limit = (compressed.data.len() as u64).saturating_mul(1032) + 4096;
@@ -431,7 +430,7 @@ impl<'data> Binary<'data> {
                 compressed.data.len()
             )));
         }
-        let data = compressed.decompress().map_err(|e| err(e.to_string()))?;
+        let data = compressed.decompress().map_err(|e| err(lower(e)))?;
         if !self.relocatable {
             return Ok(data);
         }
@@ -641,6 +640,16 @@ fn header_place(data: &[u8]) -> String {
     let little = data[5] == 1;
     let shoff = read_uint(&data[0x28..0x30], little);
     format!("section header table at offset {shoff:#x}")
+}
+
+/// `object`'s message, starting lowercase as the engine's messages do.
+fn lower(e: object::Error) -> String {
+    let s = e.to_string();
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => s,
+    }
 }
 
 /// Reads an unsigned integer of 1 to 8 bytes.

@@ -1,5 +1,6 @@
 //! The errors of the engine: every one names the file, and where it can, the
-//! section and the offset at which reading stopped.
+//! section and the offset at which reading stopped. The underlying error
+//! (from the system or gimli) is the `source`, printed as the cause.
 
 use std::{io, path::PathBuf};
 
@@ -8,7 +9,7 @@ use std::{io, path::PathBuf};
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be opened or mapped.
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`")]
     Io {
         path: PathBuf,
         #[source]
@@ -23,7 +24,7 @@ pub enum Error {
         message: String,
     },
     /// The DWARF in a section is malformed.
-    #[error("`{file}`: {section} at offset {offset:#x}: {source}")]
+    #[error("`{file}`: {section} at offset {offset:#x}")]
     Dwarf {
         file: String,
         section: &'static str,
