@@ -286,7 +286,10 @@ macro_rules! livepatch_modinfo {
     () => {
         #[link_section = ".modinfo"]
         #[used(compiler)]
-        static KLP_RS_LIVEPATCH_MODINFO: [u8; 12] = *b"livepatch=Y\0";
+        // The leading NUL makes the entry start a string even when it comes
+        // first in `.modinfo`: busybox's `modinfo` only finds a key right
+        // after a NUL (the kernel skips the empty string).
+        static KLP_RS_LIVEPATCH_MODINFO: [u8; 13] = *b"\0livepatch=Y\0";
     };
 }
 pub(crate) use livepatch_modinfo;

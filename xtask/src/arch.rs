@@ -130,6 +130,20 @@ impl Arch {
         }
     }
 
+    /// Extra `rustc` flags for the out-of-tree modules (`RUSTFLAGS_MODULE`).
+    ///
+    /// s390 builds C modules with `-fPIC` (`arch/s390/Makefile`), so they
+    /// reach kernel data through a GOT the module loader fills, but passes no
+    /// such flag to Rust: a Rust module then addresses kernel variables
+    /// PC-relative, which misses them once the module sits more than 2 GB
+    /// from the kernel's data (a fault at a kernel address 4 GB off).
+    pub fn module_rustflags(self) -> Option<&'static str> {
+        match self {
+            Arch::S390x => Some("-Crelocation-model=pic"),
+            _ => None,
+        }
+    }
+
     /// The serial console device name inside the guest.
     pub fn console(self) -> &'static str {
         match self {

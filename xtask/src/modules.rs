@@ -53,6 +53,12 @@ pub fn build(
         .arg(format!("MO={}", out.display()))
         .arg(format!("KLP_RS_CONVERT={}", convert.display()))
         .arg(CONVERT_HOOK)
+        .args(
+            kernel
+                .arch
+                .module_rustflags()
+                .map(|f| format!("RUSTFLAGS_MODULE={f}")),
+        )
         // The default `released` date of patch metadata.
         .env("KLP_RS_KERNEL_RELEASED", &tc.source_released);
     if lint == Lint::DenyWarnings {
