@@ -14,6 +14,7 @@ pub mod kernel;
 pub mod klp_tool;
 pub mod ktap;
 pub mod modules;
+pub mod own_diff;
 pub mod qemu;
 pub mod run;
 pub mod seed;

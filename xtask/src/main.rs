@@ -2,7 +2,9 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use xtask::{bench, cache::Cache, demo, diff, kernel, modules, qemu, seed, setup, test, Failed};
+use xtask::{
+    bench, cache::Cache, demo, diff, kernel, modules, own_diff, qemu, seed, setup, test, Failed,
+};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +32,8 @@ enum Task {
     Test(test::TestCmd),
     /// Build the initial (seed) patch of a kernel build.
     Seed(seed::SeedCmd),
+    /// Check `diff` on two builds of a unit of our own kernel.
+    DiffSelftest(own_diff::DiffSelftestCmd),
     /// What changed between two kernel builds (ELF + DWARF).
     Diff(diff::DiffCmd),
     /// Measure `diff` against its peers on real kernels; fuzz its parser.
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Task::Demo(t) => t.run(&cache),
         Task::Test(t) => t.run(&cache),
         Task::Seed(t) => t.run(&cache),
+        Task::DiffSelftest(t) => t.run(&cache),
         Task::Diff(t) => t.run(&cache),
         Task::Bench(t) => t.run(&cache),
     });

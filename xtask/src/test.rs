@@ -2,7 +2,9 @@
 //! suite on every architecture; a summary at the end, exit code 1 if any
 //! step failed.
 
-use crate::{arch::Arch, cache::Cache, kernel, modules, qemu, repo_root, run, setup, Failed};
+use crate::{
+    arch::Arch, cache::Cache, kernel, modules, own_diff, qemu, repo_root, run, setup, Failed,
+};
 use anyhow::Result;
 use std::{process::Command, time::Instant};
 
@@ -89,6 +91,12 @@ impl TestCmd {
                     let kernel = kernel::build(cache, &tc, arch)?;
                     modules::build(cache, &tc, &kernel, modules::Lint::DenyWarnings).map(drop)
                 });
+                if arch == Arch::X86_64 {
+                    step(format!("{arch} diff of our own kernel"), &mut || {
+                        let kernel = kernel::build(cache, &tc, arch)?;
+                        own_diff::check(&kernel, &tc.source)
+                    });
+                }
                 let guest = match qemu::Guest::prepare(cache, arch) {
                     Ok(g) => g,
                     Err(e) => {
