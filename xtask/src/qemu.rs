@@ -251,7 +251,11 @@ impl Guest {
             .join(format!("guest-{}-{suite}.log", self.arch));
         std::fs::create_dir_all(cache.logs())?;
         let mut log_file = File::create(&log)?;
-        let mut cmd = Command::new(self.arch.qemu());
+        let emulator = guest_tools::emulator(cache, self.arch)?;
+        let mut cmd = Command::new(&emulator.program);
+        if let Some(firmware) = &emulator.firmware {
+            cmd.arg("-L").arg(firmware);
+        }
         cmd.args([
             "-nodefaults",
             "-no-user-config",
@@ -280,7 +284,7 @@ impl Guest {
         let mut child = cmd.spawn().with_context(|| {
             format!(
                 "cannot start `{}`; run `cargo xtask setup`",
-                self.arch.qemu()
+                emulator.program.display()
             )
         })?;
         let (tx, rx) = mpsc::channel();
