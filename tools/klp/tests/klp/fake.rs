@@ -285,6 +285,9 @@ pub struct FakeKernel {
     pub refuse_load: Option<i32>,
     /// Patches stay in transition after loading.
     pub stuck: bool,
+    /// Replaced patches stay registered, disabled, after an atomic replace,
+    /// as they do until the real kernel frees them from a work item.
+    pub lingering: bool,
     pub log: Vec<String>,
 }
 
@@ -295,6 +298,7 @@ impl FakeKernel {
             is_root: true,
             refuse_load: None,
             stuck: false,
+            lingering: false,
             log: Vec::new(),
         }
     }
@@ -329,7 +333,11 @@ impl klp::sys::Kernel for FakeKernel {
         let stack_order = others.len() as u32 + 1;
         if !self.stuck {
             for other in &others {
-                fs::remove_dir_all(other)?;
+                if self.lingering {
+                    fs::write(other.join("enabled"), "0\n")?;
+                } else {
+                    fs::remove_dir_all(other)?;
+                }
             }
         }
         let meta = Meta {

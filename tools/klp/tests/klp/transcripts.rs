@@ -265,6 +265,21 @@ fn load_unload_downgrade() {
 }
 
 #[test]
+fn a_replaced_patch_not_yet_freed_counts_as_replaced() {
+    // Seen in aarch64 guests: when `klp load` looks, the replaced patch is
+    // disabled but its sysfs directory not yet gone.
+    let tree = series("lingering");
+    tree.install(&Meta::series(4, RELEASE));
+    let mut k = FakeKernel::new(&tree);
+    k.lingering = true;
+    let out = crate::run(&tree, &mut k, "load klp_rs_v4");
+    assert!(
+        out.contains("patch `klp_rs_v3` was replaced; its module stays loaded"),
+        "{out}"
+    );
+}
+
+#[test]
 fn load_from_file_and_other_kernels() {
     let tree = Tree::with_livepatch("load_from_file", RELEASE);
     let incoming = tree.path("incoming");
