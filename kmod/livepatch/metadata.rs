@@ -11,6 +11,11 @@
 //! into `/sys/module/<name>/klp_rs/` (`version`, `kernel`, `released`, `cves`
 //! and `bugs` one per line, `seed` 0/1, `description`), for the `klp` tool.
 
+use super::sysfs::{
+    Parent,
+    ShowFn,
+    SysfsDir, //
+};
 use core::{
     fmt::Write,
     sync::atomic::{
@@ -20,14 +25,9 @@ use core::{
 };
 use kernel::{
     bindings,
-    error::to_result,
     ffi::c_char,
     prelude::*,
-    str::{
-        CStr,
-        CStrExt, //
-    },
-    types::Opaque,
+    str::CStr,
     ThisModule, //
 };
 
@@ -106,9 +106,9 @@ unsafe extern "C" fn show<const INDEX: usize>(
     if meta.is_null() {
         return ENODEV.to_errno() as isize;
     }
+    let len = kernel::page::PAGE_SIZE;
     // SAFETY: sysfs hands `show` a zeroed buffer of `PAGE_SIZE` bytes.
-    let page =
-        unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), kernel::page::PAGE_SIZE) };
+    let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
     let mut out = PageWriter { page, len: 0 };
     // SAFETY: `PUBLISHED` points to the `'static` metadata of this module.
     match render(unsafe { &*meta }, INDEX, &mut out) {
@@ -118,77 +118,20 @@ unsafe extern "C" fn show<const INDEX: usize>(
 }
 
 /// The metadata directory of a loaded patch module; removed on drop.
-///
-/// # Invariants
-///
-/// `kobj` is a live kobject this value holds the only reference to, with the
-/// files of `attrs` added; `attrs` stays put until the kobject is put.
 pub struct Published {
-    kobj: *mut bindings::kobject,
-    _attrs: KBox<[Opaque<bindings::kobj_attribute>; FILES.len()]>,
+    _dir: SysfsDir<{ FILES.len() }>,
 }
-
-// SAFETY: The kobject is refcounted and locked by the kernel; Rust only
-// drops its reference.
-unsafe impl Send for Published {}
-// SAFETY: `Published` has no `&self` methods.
-unsafe impl Sync for Published {}
 
 impl Published {
     /// Creates `/sys/module/<name>/klp_rs/` showing `meta`.
     pub fn create(module: &'static ThisModule, meta: &'static Metadata) -> Result<Self> {
-        let shows: [unsafe extern "C" fn(
-            *mut bindings::kobject,
-            *mut bindings::kobj_attribute,
-            *mut c_char,
-        ) -> isize; FILES.len()] = [
+        let shows: [ShowFn; FILES.len()] = [
             show::<0>, show::<1>, show::<2>, show::<3>, show::<4>, show::<5>, show::<6>,
         ];
-        let attrs = KBox::new(
-            core::array::from_fn(|i| {
-                // SAFETY: All-zero is a valid `kobj_attribute` (C declares
-                // static ones with only name, mode and `show` set).
-                let mut raw: bindings::kobj_attribute = unsafe { core::mem::zeroed() };
-                raw.attr.name = FILES[i].as_char_ptr();
-                raw.attr.mode = 0o444;
-                raw.__bindgen_anon_1.show = Some(shows[i]);
-                Opaque::new(raw)
-            }),
-            GFP_KERNEL,
-        )?;
         PUBLISHED.store(core::ptr::from_ref(meta).cast_mut(), Ordering::Release);
-        // SAFETY: `module` is this live module; its `mkobj.kobj` is the
-        // kobject of `/sys/module/<name>/`, alive while the module is.
-        let parent = unsafe { &raw mut (*module.as_ptr()).mkobj.kobj };
-        // SAFETY: The name is a static C string; `parent` is live.
-        let kobj = unsafe { bindings::kobject_create_and_add(c"klp_rs".as_char_ptr(), parent) };
-        if kobj.is_null() {
-            return Err(ENOMEM);
-        }
-        for attr in attrs.iter() {
-            // SAFETY: `kobj` is live; `attr` is boxed and outlives the
-            // kobject reference (dropped after it, see `Drop`).
-            let added = to_result(unsafe {
-                bindings::sysfs_create_file_ns(kobj, &raw mut (*attr.get()).attr, core::ptr::null())
-            });
-            if let Err(e) = added {
-                // SAFETY: We hold the only reference.
-                unsafe { bindings::kobject_put(kobj) };
-                return Err(e);
-            }
-        }
-        // INVARIANT: `kobj` is live with every file added.
+        let files = core::array::from_fn(|i| (FILES[i], shows[i]));
         Ok(Self {
-            kobj,
-            _attrs: attrs,
+            _dir: SysfsDir::create(Parent::Module(module), c"klp_rs", files)?,
         })
-    }
-}
-
-impl Drop for Published {
-    fn drop(&mut self) {
-        // SAFETY: The only reference (the type invariant); putting it removes
-        // the directory and its files before `_attrs` is freed.
-        unsafe { bindings::kobject_put(self.kobj) };
     }
 }

@@ -27,6 +27,7 @@ pub mod param;
 mod registration;
 mod shadow;
 mod state;
+pub mod sysfs;
 
 pub use callbacks::{
     Callbacks,

@@ -93,21 +93,12 @@ impl<const N: usize> IntArrayParam<N> {
         }
     }
 
-    /// How many values were given.
-    pub fn len(&self) -> usize {
-        // SAFETY: The cell always holds a `c_uint` the kernel keeps <= `N`.
-        (unsafe { self.count.get().read_volatile() } as usize).min(N)
-    }
-
-    /// Whether no value was given.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The values given, copied out.
+    /// The values given, copied out, and how many were given.
     pub fn values(&self) -> ([c_int; N], usize) {
+        // SAFETY: The cell always holds a `c_uint` the kernel keeps <= `N`.
+        let count = unsafe { self.count.get().read_volatile() } as usize;
         // SAFETY: The cell always holds `N` valid `int`s.
-        (unsafe { self.values.get().read_volatile() }, self.len())
+        (unsafe { self.values.get().read_volatile() }, count.min(N))
     }
 
     /// The `kparam_array` describing this array to the kernel.

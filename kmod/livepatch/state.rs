@@ -99,12 +99,6 @@ impl<T> StateRef<T> {
         })
     }
 
-    /// The version this patch declared for the state.
-    pub fn version(&self) -> u32 {
-        // SAFETY: `raw` is valid (the type invariant).
-        unsafe { (*self.raw).version }
-    }
-
     /// Whether the state holds data.
     pub fn has_data(&self) -> bool {
         // SAFETY: `raw` is valid (the type invariant).

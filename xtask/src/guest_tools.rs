@@ -49,6 +49,7 @@ pub fn ensure(cache: &Cache, arch: Arch) -> Result<GuestTools> {
 
 /// The QEMU that boots `arch` guests, with the folder of its firmware when
 /// it is not the system's.
+#[derive(Clone, Debug)]
 pub struct Emulator {
     pub program: PathBuf,
     pub firmware: Option<PathBuf>,

@@ -75,6 +75,7 @@ pub struct Guest {
     arch: Arch,
     kernel: kernel::Kernel,
     initramfs: PathBuf,
+    emulator: guest_tools::Emulator,
 }
 
 /// A finished guest run.
@@ -160,6 +161,7 @@ impl Guest {
             arch,
             kernel,
             initramfs,
+            emulator: guest_tools::emulator(cache, arch)?,
         })
     }
 
@@ -234,6 +236,7 @@ impl Guest {
             arch: self.arch,
             kernel: self.kernel.clone(),
             initramfs: path,
+            emulator: self.emulator.clone(),
         };
         guest.boot(cache, suite, accel, timeout, true)
     }
@@ -251,7 +254,7 @@ impl Guest {
             .join(format!("guest-{}-{suite}.log", self.arch));
         std::fs::create_dir_all(cache.logs())?;
         let mut log_file = File::create(&log)?;
-        let emulator = guest_tools::emulator(cache, self.arch)?;
+        let emulator = &self.emulator;
         let mut cmd = Command::new(&emulator.program);
         if let Some(firmware) = &emulator.firmware {
             cmd.arg("-L").arg(firmware);

@@ -41,12 +41,11 @@ impl Kernel for Syscalls {
 
     fn load_module(&mut self, file: &Path) -> io::Result<()> {
         let file = File::open(file)?;
-        let params = c"";
-        // SAFETY: `file` is an open descriptor that outlives the call,
+        let (fd, params) = (file.as_raw_fd(), c"".as_ptr());
+        // SAFETY: `fd` is an open descriptor that outlives the call,
         // `params` is a NUL-terminated string, and flags 0 asks for no
         // special handling.
-        let ret =
-            unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) };
+        let ret = unsafe { libc::syscall(libc::SYS_finit_module, fd, params, 0) };
         if ret == 0 {
             Ok(())
         } else {
@@ -56,11 +55,11 @@ impl Kernel for Syscalls {
 
     fn remove_module(&mut self, name: &str) -> io::Result<()> {
         let name = CString::new(name).map_err(io::Error::other)?;
+        let (name, flags) = (name.as_ptr(), libc::O_NONBLOCK);
         // SAFETY: `name` is a NUL-terminated string that outlives the call;
         // `O_NONBLOCK` makes the kernel fail with `EWOULDBLOCK` rather than
         // wait for the module's users.
-        let ret =
-            unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+        let ret = unsafe { libc::syscall(libc::SYS_delete_module, name, flags) };
         if ret == 0 {
             Ok(())
         } else {
