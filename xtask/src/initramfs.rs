@@ -5,77 +5,11 @@
 
 use crate::repo_root;
 use anyhow::{bail, Context, Result};
+use klp::cpio::Archive;
 use std::{
     collections::BTreeSet,
     path::{Path, PathBuf},
 };
-
-const S_IFDIR: u32 = 0o040_000;
-const S_IFREG: u32 = 0o100_000;
-const S_IFCHR: u32 = 0o020_000;
-
-/// A `newc` archive being written in memory.
-#[derive(Default)]
-pub struct Archive {
-    bytes: Vec<u8>,
-    next_ino: u32,
-}
-
-impl Archive {
-    fn entry(&mut self, name: &str, mode: u32, rdev: (u32, u32), data: &[u8]) {
-        self.next_ino += 1;
-        let name_size = name.len() + 1;
-        let fields = [
-            self.next_ino,
-            mode,
-            0, // uid
-            0, // gid
-            if mode & S_IFDIR != 0 { 2 } else { 1 },
-            0, // mtime: fixed, so archives are reproducible
-            data.len() as u32,
-            0, // devmajor
-            0, // devminor
-            rdev.0,
-            rdev.1,
-            name_size as u32,
-            0, // check
-        ];
-        self.bytes.extend_from_slice(b"070701");
-        for f in fields {
-            self.bytes.extend_from_slice(format!("{f:08x}").as_bytes());
-        }
-        self.bytes.extend_from_slice(name.as_bytes());
-        self.bytes.push(0);
-        self.pad();
-        self.bytes.extend_from_slice(data);
-        self.pad();
-    }
-
-    fn pad(&mut self) {
-        while !self.bytes.len().is_multiple_of(4) {
-            self.bytes.push(0);
-        }
-    }
-
-    pub fn dir(&mut self, name: &str) {
-        self.entry(name, S_IFDIR | 0o755, (0, 0), &[]);
-    }
-
-    pub fn file(&mut self, name: &str, executable: bool, data: &[u8]) {
-        let perm = if executable { 0o755 } else { 0o644 };
-        self.entry(name, S_IFREG | perm, (0, 0), data);
-    }
-
-    pub fn char_dev(&mut self, name: &str, major: u32, minor: u32) {
-        self.entry(name, S_IFCHR | 0o600, (major, minor), &[]);
-    }
-
-    /// Ends the archive with its trailer and returns it.
-    pub fn finish(mut self) -> Vec<u8> {
-        self.entry("TRAILER!!!", 0, (0, 0), &[]);
-        self.bytes
-    }
-}
 
 /// The `e_machine` of an ELF file (`EM_X86_64` is 62), if it is one.
 pub fn elf_machine(bytes: &[u8]) -> Option<u16> {
@@ -207,25 +141,24 @@ pub fn build(
         dirs.insert(dir.to_string());
     }
     a.char_dev("dev/console", 5, 1);
-    a.file("bin/busybox", true, &busybox_bytes);
-    a.file("bin/bash", true, &bash_bytes);
+    a.executable("bin/busybox", &busybox_bytes);
+    a.executable("bin/bash", &bash_bytes);
     for shim in files_in(&guest.join("shims"), |_| true)? {
-        a.file(
+        a.executable(
             &format!("bin/{}", file_name(&shim)?),
-            true,
             &std::fs::read(&shim)?,
         );
     }
-    a.file("init", true, &std::fs::read(guest.join("init"))?);
+    a.executable("init", &std::fs::read(guest.join("init"))?);
     for path in files_in(&guest.join("scenarios"), |p| {
         p.extension().is_some_and(|e| e == "sh")
     })? {
         let name = file_name(&path)?;
-        a.file(&format!("scenarios/{name}"), false, &std::fs::read(&path)?);
+        a.file(&format!("scenarios/{name}"), &std::fs::read(&path)?);
     }
     for ko in modules {
         let name = file_name(ko)?;
-        a.file(&format!("lib/klp/{name}"), false, &std::fs::read(ko)?);
+        a.file(&format!("lib/klp/{name}"), &std::fs::read(ko)?);
     }
     add_files(&mut a, &mut dirs, extra);
     std::fs::write(out, a.finish()).with_context(|| format!("cannot write `{}`", out.display()))
@@ -245,44 +178,17 @@ fn add_files(a: &mut Archive, dirs: &mut BTreeSet<String>, files: &[File]) {
                 a.dir(&parent);
             }
         }
-        a.file(&f.path, f.executable, &f.data);
+        if f.executable {
+            a.executable(&f.path, &f.data);
+        } else {
+            a.file(&f.path, &f.data);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn newc_entries_are_aligned_and_terminated() {
-        let mut a = Archive::default();
-        a.dir("bin");
-        a.file("bin/x", true, b"hello");
-        let bytes = a.finish();
-        assert_eq!(bytes.len() % 4, 0);
-        assert!(bytes.starts_with(b"070701"));
-        // A header is 110 bytes; "bin\0" brings the name to 114, padded to 116.
-        assert_eq!(&bytes[116..122], b"070701");
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(text.contains("bin/x\0"));
-        assert!(text.contains("hello"));
-        assert!(text.ends_with("TRAILER!!!\0\0\0\0") || text.contains("TRAILER!!!\0"));
-    }
-
-    #[test]
-    fn file_header_carries_mode_and_size() {
-        let mut a = Archive::default();
-        a.file("f", false, b"abc");
-        let bytes = a.finish();
-        let field = |i: usize| {
-            std::str::from_utf8(&bytes[6 + 8 * i..14 + 8 * i])
-                .unwrap()
-                .to_string()
-        };
-        assert_eq!(field(1), format!("{:08x}", S_IFREG | 0o644));
-        assert_eq!(field(6), "00000003");
-        assert_eq!(field(11), "00000002");
-    }
 
     #[test]
     fn files_get_each_missing_parent_directory_once() {

@@ -14,22 +14,32 @@ pub struct Archive {
 impl Archive {
     /// Adds a directory with mode `0755`.
     pub fn dir(&mut self, name: &str) {
-        self.entry(name, 0o040_755, 2, &[]);
+        self.entry(name, 0o040_755, 2, (0, 0), &[]);
     }
 
     /// Adds a regular file with mode `0644`.
     pub fn file(&mut self, name: &str, contents: &[u8]) {
-        self.entry(name, 0o100_644, 1, contents);
+        self.entry(name, 0o100_644, 1, (0, 0), contents);
+    }
+
+    /// Adds a regular file with mode `0755`.
+    pub fn executable(&mut self, name: &str, contents: &[u8]) {
+        self.entry(name, 0o100_755, 1, (0, 0), contents);
+    }
+
+    /// Adds a character device node with mode `0600`.
+    pub fn char_dev(&mut self, name: &str, major: u32, minor: u32) {
+        self.entry(name, 0o020_600, 1, (major, minor), &[]);
     }
 
     /// Ends the archive with its `TRAILER!!!` entry and returns its bytes.
     pub fn finish(mut self) -> Vec<u8> {
         self.next_ino = 0;
-        self.entry("TRAILER!!!", 0, 1, &[]);
+        self.entry("TRAILER!!!", 0, 1, (0, 0), &[]);
         self.data
     }
 
-    fn entry(&mut self, name: &str, mode: u32, nlink: u32, contents: &[u8]) {
+    fn entry(&mut self, name: &str, mode: u32, nlink: u32, rdev: (u32, u32), contents: &[u8]) {
         let ino = self.next_ino;
         self.next_ino += 1;
         // CAST: a module file is far smaller than 4 GiB, which newc cannot
@@ -44,8 +54,8 @@ impl Archive {
             contents.len() as u32,
             0,
             0,
-            0,
-            0,
+            rdev.0,
+            rdev.1,
             name.len() as u32 + 1,
             0,
         ];
@@ -99,5 +109,36 @@ mod tests {
         .concat();
         assert_eq!(String::from_utf8_lossy(&data), expected);
         assert_eq!(data.len(), 364);
+    }
+
+    /// Field `i` of the first header.
+    fn field(data: &[u8], i: usize) -> &str {
+        std::str::from_utf8(&data[6 + 8 * i..14 + 8 * i]).unwrap()
+    }
+
+    #[test]
+    fn file_header_carries_mode_and_size() {
+        let mut a = Archive::default();
+        a.file("f", b"abc");
+        let bytes = a.finish();
+        assert_eq!(field(&bytes, 1), format!("{:08x}", 0o100_644));
+        assert_eq!(field(&bytes, 6), "00000003");
+        assert_eq!(field(&bytes, 11), "00000002");
+    }
+
+    #[test]
+    fn executables_and_device_nodes() {
+        let mut a = Archive::default();
+        a.executable("init", b"#!");
+        let bytes = a.finish();
+        assert_eq!(field(&bytes, 1), format!("{:08x}", 0o100_755));
+        let mut a = Archive::default();
+        a.char_dev("dev/console", 5, 1);
+        let bytes = a.finish();
+        assert_eq!(field(&bytes, 1), format!("{:08x}", 0o020_600));
+        assert_eq!(
+            (field(&bytes, 9), field(&bytes, 10)),
+            ("00000005", "00000001")
+        );
     }
 }
