@@ -215,6 +215,20 @@ macro_rules! patch {
 }
 pub(crate) use patch;
 
+/// The body of a replacement that a skeleton (`cargo xtask diff
+/// --emit-skeleton`) left to its author: the module refuses to build,
+/// naming the function and its source file, until the body is written.
+#[allow(unused_macros, reason = "only skeletons use it")]
+macro_rules! unwritten {
+    ($old:literal, $file:literal) => {
+        ::core::compile_error!(concat!(
+            "write the replacement of `", $old, "()` (", $file,
+            "): the skeleton left its body to you"
+        ))
+    };
+}
+pub(crate) use unwritten;
+
 /// Defines an `extern "C"` function with a Rust body whose parameters may be
 /// [`CArg`](super::CArg) types (e.g. `&SeqFile` for `struct seq_file *`):
 /// the body of a replacement function, or of a C entry point (which C code

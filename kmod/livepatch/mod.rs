@@ -59,7 +59,8 @@ pub(crate) use macros::{
     param,
     patch,
     spec,
-    syscall_name, //
+    syscall_name,
+    unwritten, //
 };
 pub use metadata::{
     Metadata,

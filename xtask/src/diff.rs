@@ -4,12 +4,13 @@
 //! functions that cannot be patched. A report, or `--json` (schema in
 //! README.md).
 
-use crate::cache::Cache;
-use anyhow::{Context, Result};
+use crate::{cache::Cache, repo_root, skeleton};
+use anyhow::{bail, Context, Result};
 use klp_diff::{Binary, Mapping, Options};
 use std::{
+    collections::BTreeSet,
     io::{BufWriter, ErrorKind, Write},
-    path::PathBuf,
+    path::{Path, PathBuf},
 };
 
 /// `cargo xtask diff`.
@@ -25,6 +26,21 @@ pub struct DiffCmd {
     /// Worker threads (default: one per core); the output is the same for any.
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
+    /// Also write a Rust patch module to start from into DIR (a directory
+    /// beside `kmod/livepatch`): `<name>.rs` and its `Kbuild`.
+    #[arg(long, value_name = "DIR")]
+    emit_skeleton: Option<PathBuf>,
+    /// The skeleton module's name (default: `klp_fix_` and NEW's file stem).
+    #[arg(long, requires = "emit_skeleton")]
+    name: Option<String>,
+    /// The object the skeleton patches: `vmlinux`, or a module's name
+    /// (default: the module NEW is, else vmlinux).
+    #[arg(long, requires = "emit_skeleton")]
+    object: Option<String>,
+    /// The target build's `Module.symvers`: tells the skeleton which
+    /// symbols an object calls are exported elsewhere in the kernel.
+    #[arg(long, value_name = "FILE", requires = "emit_skeleton")]
+    exports: Option<PathBuf>,
 }
 
 impl DiffCmd {
@@ -43,7 +59,14 @@ impl DiffCmd {
         if let Some(t) = self.threads {
             opts.threads = t.max(1);
         }
+        opts.describe = self.emit_skeleton.is_some();
+        if let Some(path) = &self.exports {
+            opts.exports = read_symvers(path)?;
+        }
         let report = klp_diff::diff(&o?, &n?, &opts)?;
+        if let Some(dir) = &self.emit_skeleton {
+            self.skeleton(&report, dir, new.data())?;
+        }
         let mut out = BufWriter::new(std::io::stdout().lock());
         let written = if self.json {
             report.write_json(&mut out)
@@ -56,4 +79,87 @@ impl DiffCmd {
             r => r.context("cannot write the report"),
         }
     }
+}
+
+impl DiffCmd {
+    fn skeleton(&self, report: &klp_diff::Report, dir: &Path, new: &[u8]) -> Result<()> {
+        let stem = self
+            .new
+            .file_stem()
+            .map(|s| s.to_string_lossy().replace(['-', '.'], "_"))
+            .unwrap_or_default();
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("klp_fix_{stem}"));
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!("`{name}` cannot name a module: use letters, digits and `_` (--name)");
+        }
+        // A `.ko` names itself in `.modinfo`.
+        let module = klp::modinfo::ModInfo::parse(new)
+            .ok()
+            .and_then(|m| m.get("name").map(str::to_string));
+        let object = match self.object.as_deref().or(module.as_deref()) {
+            None | Some("vmlinux") => None,
+            Some(m) => Some(m),
+        };
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        let livepatch = relative(dir, &repo_root().join("kmod/livepatch"))?;
+        skeleton::write(
+            report,
+            &skeleton::Spec {
+                name: &name,
+                object,
+                old: &self.old.display().to_string(),
+                new: &self.new.display().to_string(),
+                livepatch: &livepatch,
+                tree: None,
+            },
+            dir,
+        )
+    }
+}
+
+/// The symbols a `Module.symvers` lists (`CRC<TAB>name<TAB>...`).
+pub fn read_symvers(path: &Path) -> Result<BTreeSet<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the export list `{}`", path.display()))?;
+    let names: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1))
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() && !text.is_empty() {
+        bail!(
+            "`{}` is not a Module.symvers (CRC, name, ... separated by tabs)",
+            path.display()
+        );
+    }
+    Ok(names)
+}
+
+/// `to` as a path relative to the directory `from`, both existing.
+fn relative(from: &Path, to: &Path) -> Result<String> {
+    let canon = |p: &Path| {
+        p.canonicalize()
+            .with_context(|| format!("cannot resolve `{}`", p.display()))
+    };
+    let (from, to) = (canon(from)?, canon(to)?);
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = from
+        .components()
+        .skip(common)
+        .map(|_| "..".to_string())
+        .collect();
+    parts.extend(
+        to.components()
+            .skip(common)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    Ok(parts.join("/"))
 }

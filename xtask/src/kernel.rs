@@ -3,7 +3,7 @@
 //! pinned Rust toolchain into a cache directory keyed by everything that
 //! shapes the build, so that a second call is a no-op.
 
-use crate::{arch::Arch, cache::Cache, kconfig, repo_root, run, setup};
+use crate::{arch::Arch, cache::Cache, fix::Fix, kconfig, repo_root, run, setup};
 use anyhow::{bail, Context, Result};
 use std::{
     path::{Path, PathBuf},
@@ -21,12 +21,17 @@ pub struct KernelCmd {
     /// Guest architecture.
     #[arg(long, default_value = "x86_64")]
     arch: Arch,
+    /// Build from the source with this fix of `kmod/fixes/` reverted
+    /// (`sysctl_negate`): a kernel that still has the bug.
+    #[arg(long, value_name = "FIX")]
+    without: Option<String>,
 }
 
 impl KernelCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
         let tc = setup::ensure(cache, false)?;
-        let kernel = build(cache, &tc, self.arch)?;
+        let fix = self.without.as_deref().map(Fix::load).transpose()?;
+        let kernel = build_without(cache, &tc, self.arch, fix.as_ref())?;
         println!("{}", kernel.image.display());
         Ok(())
     }
@@ -78,7 +83,7 @@ fn fragments(arch: Arch) -> Result<Vec<(PathBuf, String)>> {
 }
 
 /// FNV-1a, 64 bits: stable across Rust releases, unlike `DefaultHasher`.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -86,8 +91,31 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Configures and builds the kernel for `arch`, unless the cache has it.
 pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel> {
+    build_without(cache, tc, arch, None)
+}
+
+/// The same, from the source with `fix` reverted (a kernel that still has
+/// the bug a fix of `kmod/fixes/` removed); a build of its own.
+pub fn build_without(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    arch: Arch,
+    fix: Option<&Fix>,
+) -> Result<Kernel> {
     let fragments = fragments(arch)?;
     let mut key = format!("{RECIPE}\narch {arch}\n{}", tc.fingerprint);
+    let source = match fix {
+        None => tc.source.clone(),
+        Some(fix) => {
+            key.push_str(&format!("without {}\n{}", fix.name, fix.diff));
+            fix.reverted_tree(cache, &tc.source)?
+        }
+    };
+    // Names the build in messages and logs.
+    let label = match fix {
+        None => arch.to_string(),
+        Some(fix) => format!("{arch}-without-{}", fix.name),
+    };
     // The key holds what the fragments say, not where the checkout is, so
     // that every clone on this machine shares one build.
     for (path, text) in &fragments {
@@ -114,17 +142,17 @@ pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel>
             .with_context(|| format!("cannot lock `{}`", lock_path.display()))?;
     }
     if dir.join(STAMP).is_file() && kernel.image.is_file() {
-        eprintln!("==> kernel {arch} is up to date: {}", dir.display());
+        eprintln!("==> kernel {label} is up to date: {}", dir.display());
         return Ok(kernel);
     }
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("klp-rs-key.txt"), &key)?;
     let logs = cache.logs();
-    let overrides = bindgen_overrides(arch, &tc.source)?;
+    let overrides = bindgen_overrides(arch, &source)?;
     let make = |target: &[&str]| {
         let mut cmd = tc.command("make");
         cmd.arg("-C")
-            .arg(&tc.source)
+            .arg(&source)
             .arg(format!("O={}", dir.display()))
             .arg(format!("ARCH={}", arch.kernel_arch()))
             .args(arch.cross_compile().map(|p| format!("CROSS_COMPILE={p}")))
@@ -134,9 +162,9 @@ pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel>
     };
 
     run::logged(
-        &format!("configuring {arch}: tinyconfig"),
+        &format!("configuring {label}: tinyconfig"),
         &mut make(&["tinyconfig"]),
-        &logs.join(format!("kernel-{arch}-tinyconfig.log")),
+        &logs.join(format!("kernel-{label}-tinyconfig.log")),
     )?;
     let config_path = dir.join(".config");
     let mut config = std::fs::read_to_string(&config_path)?;
@@ -147,14 +175,14 @@ pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel>
     }
     std::fs::write(&config_path, config)?;
     run::logged(
-        &format!("configuring {arch}: fragments + olddefconfig"),
+        &format!("configuring {label}: fragments + olddefconfig"),
         &mut make(&["olddefconfig"]),
-        &logs.join(format!("kernel-{arch}-olddefconfig.log")),
+        &logs.join(format!("kernel-{label}-olddefconfig.log")),
     )?;
     let final_config = kconfig::parse(&std::fs::read_to_string(&config_path)?);
     let dropped = kconfig::dropped(&wanted, &final_config);
     if !dropped.is_empty() {
-        let report = kconfig::explain(&dropped, &final_config, &tc.source)?;
+        let report = kconfig::explain(&dropped, &final_config, &source)?;
         bail!(
             "Kconfig dropped {} option(s) of the fragments in qemu/configs/ for {arch}:\n{report}  config: {}",
             dropped.len(),
@@ -164,13 +192,13 @@ pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel>
     run::logged(
         "checking the kernel's Rust requirements (make rustavailable)",
         &mut make(&["rustavailable"]),
-        &logs.join(format!("kernel-{arch}-rustavailable.log")),
+        &logs.join(format!("kernel-{label}-rustavailable.log")),
     )?;
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     run::logged(
-        &format!("building the {arch} kernel with {jobs} jobs (about 3 minutes on 2 cores)"),
+        &format!("building the {label} kernel with {jobs} jobs (about 3 minutes on 2 cores)"),
         &mut make(&[&format!("-j{jobs}")]),
-        &logs.join(format!("kernel-{arch}-build.log")),
+        &logs.join(format!("kernel-{label}-build.log")),
     )?;
     if !kernel.image.is_file() {
         bail!(

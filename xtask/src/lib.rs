@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cache;
 pub mod demo;
 pub mod diff;
+pub mod fix;
 pub mod guest_tools;
 pub mod initramfs;
 pub mod kconfig;
@@ -20,7 +21,9 @@ pub mod run;
 pub mod seed;
 pub mod selftests;
 pub mod setup;
+pub mod skeleton;
 pub mod test;
+pub mod unidiff;
 
 use std::path::{Path, PathBuf};
 

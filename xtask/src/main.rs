@@ -3,7 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use xtask::{
-    bench, cache::Cache, demo, diff, kernel, modules, own_diff, qemu, seed, setup, test, Failed,
+    bench, cache::Cache, demo, diff, fix, kernel, modules, own_diff, qemu, seed, setup, test,
+    Failed,
 };
 
 #[derive(Parser)]
@@ -36,6 +37,8 @@ enum Task {
     DiffSelftest(own_diff::DiffSelftestCmd),
     /// What changed between two kernel builds (ELF + DWARF).
     Diff(diff::DiffCmd),
+    /// A real fix end to end: diff, skeleton, patch, guest (kmod/fixes/).
+    Fix(fix::FixCmd),
     /// Measure `diff` against its peers on real kernels; fuzz its parser.
     Bench(bench::BenchCmd),
 }
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Task::DiffSelftest(t) => t.run(&cache),
         Task::Diff(t) => t.run(&cache),
         Task::Bench(t) => t.run(&cache),
+        Task::Fix(t) => t.run(&cache),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

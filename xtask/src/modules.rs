@@ -42,14 +42,44 @@ pub fn build(
     kernel: &kernel::Kernel,
     lint: Lint,
 ) -> Result<Vec<PathBuf>> {
+    build_in(cache, tc, kernel, lint, &repo_root(), "modules")
+}
+
+/// Builds the patches of real fixes (`kmod/fixes/`, not part of the other
+/// suites: each is meant for a kernel built without its fix).
+pub fn build_fixes(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    kernel: &kernel::Kernel,
+    lint: Lint,
+) -> Result<Vec<PathBuf>> {
+    build_in(
+        cache,
+        tc,
+        kernel,
+        lint,
+        &repo_root().join("kmod/fixes"),
+        "fixes",
+    )
+}
+
+/// Builds the Kbuild tree at `dir` into `klp-rs-<what>[-lint]`.
+fn build_in(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    kernel: &kernel::Kernel,
+    lint: Lint,
+    dir: &Path,
+    what: &str,
+) -> Result<Vec<PathBuf>> {
     let out = kernel.checkout_dir().join(match lint {
-        Lint::No => "klp-rs-modules",
-        Lint::DenyWarnings => "klp-rs-modules-lint",
+        Lint::No => format!("klp-rs-{what}"),
+        Lint::DenyWarnings => format!("klp-rs-{what}-lint"),
     });
     std::fs::create_dir_all(&out)?;
     let convert = convert_tool(cache)?;
     let mut make = kernel::make_in(kernel, tc);
-    make.arg(format!("M={}", repo_root().display()))
+    make.arg(format!("M={}", dir.display()))
         .arg(format!("MO={}", out.display()))
         .arg(format!("KLP_RS_CONVERT={}", convert.display()))
         .arg(CONVERT_HOOK)
@@ -64,14 +94,18 @@ pub fn build(
     if lint == Lint::DenyWarnings {
         make.args(["CLIPPY=1", "KRUSTFLAGS=-Dwarnings"]);
     }
-    let what = match lint {
-        Lint::No => "building the patch modules",
-        Lint::DenyWarnings => "linting the patch modules (clippy, warnings denied)",
+    let doing = match lint {
+        Lint::No => "building",
+        Lint::DenyWarnings => "linting (clippy, warnings denied)",
     };
     run::logged(
-        &format!("{what} for {}", kernel.arch),
+        &format!(
+            "{doing} the {what} under {} for {}",
+            dir.display(),
+            kernel.arch
+        ),
         &mut make,
-        &cache.logs().join(format!("modules-{}.log", kernel.arch)),
+        &cache.logs().join(format!("{what}-{}.log", kernel.arch)),
     )?;
     modules_in(&out)
 }

@@ -45,13 +45,7 @@ const CALLERS: [&str; 3] = ["klp_shadow_free", "klp_shadow_free_all", "klp_shado
 pub fn check(kernel: &Kernel, source: &Path) -> Result<()> {
     let work = kernel.checkout_dir().join("diff-selftest");
     std::fs::create_dir_all(&work)?;
-    let cmd_file = kernel.dir.join("kernel/livepatch/.shadow.o.cmd");
-    let saved = std::fs::read_to_string(&cmd_file)
-        .with_context(|| format!("cannot read `{}`", cmd_file.display()))?;
-    let command = saved
-        .lines()
-        .find_map(|l| l.strip_prefix("savedcmd_kernel/livepatch/shadow.o := "))
-        .with_context(|| format!("`{}` holds no compile command", cmd_file.display()))?;
+    let command = compile_command(kernel, UNIT)?;
     let original = source.join(UNIT);
     let text = std::fs::read_to_string(&original)?;
     if text.matches(OLD_LINE).count() != 1 {
@@ -65,8 +59,8 @@ pub fn check(kernel: &Kernel, source: &Path) -> Result<()> {
     std::fs::write(&changed, text.replace(OLD_LINE, NEW_LINE))?;
     let old = work.join("old.o");
     let new = work.join("new.o");
-    compile(kernel, command, &original, &original, &old)?;
-    compile(kernel, command, &original, &changed, &new)?;
+    compile(kernel, UNIT, &command, &original, &original, &old)?;
+    compile(kernel, UNIT, &command, &original, &changed, &new)?;
 
     let (old_bytes, new_bytes) = (std::fs::read(&old)?, std::fs::read(&new)?);
     let report = klp_diff::diff(
@@ -125,27 +119,50 @@ pub fn check(kernel: &Kernel, source: &Path) -> Result<()> {
     )
 }
 
-/// Runs the kernel's compile `command` of `original` on `source` (with
-/// DWARF) into `out`, without touching the build's own outputs. The
-/// command is shell text (it quotes `-DKBUILD_MODNAME='"..."'`).
-fn compile(
+/// The kernel build's compile command of `unit` (`kernel/livepatch/shadow.c`),
+/// from its `.cmd` file.
+pub fn compile_command(kernel: &Kernel, unit: &str) -> Result<String> {
+    let (dir, stem) = unit_parts(unit)?;
+    let cmd_file = kernel.dir.join(format!("{dir}/.{stem}.o.cmd"));
+    let saved = std::fs::read_to_string(&cmd_file)
+        .with_context(|| format!("cannot read `{}`", cmd_file.display()))?;
+    let prefix = format!("savedcmd_{dir}/{stem}.o := ");
+    saved
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_string)
+        .with_context(|| format!("`{}` holds no compile command", cmd_file.display()))
+}
+
+fn unit_parts(unit: &str) -> Result<(&str, &str)> {
+    unit.strip_suffix(".c")
+        .and_then(|u| u.rsplit_once('/'))
+        .with_context(|| format!("`{unit}` is not a C file in a directory of the tree"))
+}
+
+/// Runs the kernel's compile `command` of `unit` (at `original`) on
+/// `source` (with DWARF) into `out`, without touching the build's own
+/// outputs. The command is shell text (it quotes `-DKBUILD_MODNAME='"..."'`).
+pub fn compile(
     kernel: &Kernel,
+    unit: &str,
     command: &str,
     original: &Path,
     source: &Path,
     out: &Path,
 ) -> Result<()> {
     let dir = original.parent().context("a source file has a directory")?;
-    let object = "-o kernel/livepatch/shadow.o";
-    let depfile = "-Wp,-MMD,kernel/livepatch/.shadow.o.d";
-    for needed in [object, depfile] {
-        if !command.contains(needed) {
-            bail!("the compile command of {UNIT} has no `{needed}`");
+    let (unit_dir, stem) = unit_parts(unit)?;
+    let object = format!("-o {unit_dir}/{stem}.o");
+    let depfile = format!("-Wp,-MMD,{unit_dir}/.{stem}.o.d");
+    for needed in [&object, &depfile] {
+        if !command.contains(needed.as_str()) {
+            bail!("the compile command of {unit} has no `{needed}`");
         }
     }
     let text = command
-        .replace(depfile, "")
-        .replace(object, &format!("-o '{}'", out.display()))
+        .replace(&depfile, "")
+        .replace(&object, &format!("-o '{}'", out.display()))
         .replace(
             &original.display().to_string(),
             &format!("'{}'", source.display()),

@@ -165,6 +165,22 @@ impl Guest {
         })
     }
 
+    /// A guest of `kernel` (one built without a fix, say) whose initramfs
+    /// holds only `kos` and the `klp` tool.
+    pub fn with_modules(cache: &Cache, kernel: kernel::Kernel, kos: &[PathBuf]) -> Result<Self> {
+        let arch = kernel.arch;
+        let extra = vec![klp_tool::build(cache, arch)?];
+        let initramfs = kernel.checkout_dir().join("klp-rs-initramfs.cpio");
+        let tools = guest_tools::ensure(cache, arch)?;
+        initramfs::build(&tools.busybox, &tools.bash, kos, &extra, &initramfs)?;
+        Ok(Self {
+            arch,
+            kernel,
+            initramfs,
+            emulator: guest_tools::emulator(cache, arch)?,
+        })
+    }
+
     /// TCG, or KVM when asked for and a probe boot under KVM completes.
     pub fn accel(&self, cache: &Cache, want_kvm: bool) -> Result<Accel> {
         if !want_kvm {

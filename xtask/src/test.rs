@@ -3,7 +3,7 @@
 //! step failed.
 
 use crate::{
-    arch::Arch, cache::Cache, kernel, modules, own_diff, qemu, repo_root, run, setup, Failed,
+    arch::Arch, cache::Cache, fix, kernel, modules, own_diff, qemu, repo_root, run, setup, Failed,
 };
 use anyhow::Result;
 use std::{process::Command, time::Instant};
@@ -114,6 +114,20 @@ impl TestCmd {
                         matrix.push(MatrixCell::of(&outcome));
                         outcome.check()
                     });
+                }
+                // Real fixes, live (x86_64: each needs a kernel of its own,
+                // built without the fix).
+                if arch == Arch::X86_64 {
+                    for name in fix::names()? {
+                        step(format!("{arch} fix {name}"), &mut || {
+                            let fix = fix::Fix::load(&name)?;
+                            let kernel = kernel::build(cache, &tc, arch)?;
+                            fix::check_skeleton(cache, &tc, &kernel, &fix, false)?;
+                            let outcome = fix::run_guest(cache, &tc, arch, &fix, accel)?;
+                            matrix.push(MatrixCell::of(&outcome));
+                            outcome.check()
+                        });
+                    }
                 }
             }
         }

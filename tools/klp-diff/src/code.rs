@@ -100,6 +100,12 @@ fn looks_like_text(s: &[u8]) -> bool {
 /// immediate): a symbol starting that close after `t` is taken as the target.
 fn addr_target<'a>(bin: &Binary<'a>, t: u64, slack: u64) -> Target<'a> {
     let Some(section) = bin.section_at(t) else {
+        // Just before a section (a `cmpb $0, x(%rip)` at a symbol that
+        // starts its section): not in the gap between sections, whose
+        // place differs between the files.
+        if let Some(next) = bin.symbol_after(t).filter(|n| n.addr - t <= slack) {
+            return Target::Sym(base_name(next.name), t.wrapping_sub(next.addr) as i64);
+        }
         return match bin.label_at(t) {
             // `__stop_foo` at the end of a section.
             Some(label) => Target::Sym(label.name, 0),

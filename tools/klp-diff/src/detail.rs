@@ -5,6 +5,7 @@
 use crate::{
     dwarf::{constant, is_aggregate, offset_of, plus_uconst, unit_ref, Dwarf, R},
     error::Result,
+    facts::{CType, Decl, Param, Signature},
 };
 use gimli::{constants as dw, AttributeValue, UnitOffset};
 
@@ -268,6 +269,119 @@ impl<'d, 'a> UnitView<'d, 'a> {
             params.push("void".into());
         }
         Ok(format!("{ret} ({})", params.join(", ")))
+    }
+
+    /// The type at `off`, for a declaration in another language.
+    pub(crate) fn ctype(&self, off: Option<usize>, depth: u32) -> Result<CType> {
+        let Some(off) = off else {
+            return Ok(CType::Void);
+        };
+        if depth > MAX_DEPTH {
+            return Ok(CType::Other("...".into()));
+        }
+        let e = self.entry(off)?;
+        let inner =
+            |s: &Self| Ok::<_, crate::error::Error>(Box::new(s.ctype(s.type_of(&e), depth + 1)?));
+        let size = e.attr(dw::DW_AT_byte_size).and_then(constant).unwrap_or(0);
+        Ok(match e.tag() {
+            dw::DW_TAG_base_type => {
+                let enc = e.attr_value(dw::DW_AT_encoding);
+                match enc {
+                    Some(AttributeValue::Encoding(dw::DW_ATE_boolean)) => CType::Bool,
+                    Some(AttributeValue::Encoding(dw::DW_ATE_float)) => CType::Float(size),
+                    _ => CType::Int {
+                        name: self.name(&e).unwrap_or_default(),
+                        size,
+                        signed: matches!(
+                            enc,
+                            Some(AttributeValue::Encoding(
+                                dw::DW_ATE_signed | dw::DW_ATE_signed_char
+                            ))
+                        ),
+                    },
+                }
+            }
+            dw::DW_TAG_typedef
+            | dw::DW_TAG_volatile_type
+            | dw::DW_TAG_restrict_type
+            | dw::DW_TAG_atomic_type => *inner(self)?,
+            dw::DW_TAG_const_type => CType::Const(inner(self)?),
+            dw::DW_TAG_pointer_type | dw::DW_TAG_reference_type => CType::Pointer(inner(self)?),
+            dw::DW_TAG_array_type => {
+                let count = self.children(off)?.first().and_then(|&c| {
+                    let sub = self.entry(c).ok()?;
+                    sub.attr(dw::DW_AT_count).and_then(constant).or_else(|| {
+                        sub.attr(dw::DW_AT_upper_bound)
+                            .and_then(constant)
+                            .map(|u| u.wrapping_add(1))
+                    })
+                });
+                CType::Array(inner(self)?, count)
+            }
+            dw::DW_TAG_enumeration_type => {
+                let signed = match self.ctype(self.type_of(&e), depth + 1)? {
+                    CType::Int { signed, .. } => signed,
+                    _ => false,
+                };
+                CType::Enum(self.type_name(Some(off), 0)?, size, signed)
+            }
+            t if is_aggregate(t) => CType::Aggregate(self.type_name(Some(off), 0)?, size),
+            dw::DW_TAG_subroutine_type => CType::Function,
+            _ => CType::Other(self.type_name(Some(off), 0)?),
+        })
+    }
+
+    /// The function's signature, parameter by parameter.
+    pub(crate) fn signature_parts(&self, off: usize) -> Result<Signature> {
+        let decl = self.declaration(off)?;
+        let e = self.entry(decl)?;
+        let mut params = Vec::new();
+        let mut variadic = false;
+        for c in self.children(decl)? {
+            let p = self.entry(c)?;
+            match p.tag() {
+                dw::DW_TAG_formal_parameter => params.push(Param {
+                    name: self.name(&p),
+                    ty: self.ctype(self.type_of(&p), 0)?,
+                }),
+                dw::DW_TAG_unspecified_parameters => variadic = true,
+                _ => {}
+            }
+        }
+        Ok(Signature {
+            ret: self.ctype(self.type_of(&e), 0)?,
+            params,
+            variadic,
+            c: self.signature(off)?,
+        })
+    }
+
+    /// The function or variable `name` as this unit declares or defines it
+    /// at file scope.
+    pub(crate) fn declaration_of(&self, name: &[u8]) -> Result<Decl> {
+        let root = self.unit.header.root_offset().0;
+        for c in self.children(root)? {
+            let e = self.entry(c)?;
+            if !matches!(e.tag(), dw::DW_TAG_subprogram | dw::DW_TAG_variable)
+                || self.name(&e).as_deref().map(str::as_bytes) != Some(name)
+            {
+                continue;
+            }
+            if e.tag() == dw::DW_TAG_subprogram {
+                return Ok(Decl::Function(self.signature_parts(c)?));
+            }
+            let mut ty = self.type_of(&e);
+            if ty.is_none() {
+                if let Some(o) = e
+                    .attr_value(dw::DW_AT_specification)
+                    .and_then(|v| unit_ref(&self.unit.header, v))
+                {
+                    ty = self.type_of(&self.entry(o)?);
+                }
+            }
+            return Ok(Decl::Variable(self.ctype(ty, 0)?, self.type_name(ty, 0)?));
+        }
+        Ok(Decl::Unknown)
     }
 
     /// Names (`struct foo`, or a typedef's name) of the aggregate types the

@@ -7,6 +7,7 @@ use crate::{
     dwarf::{summarize, Dwarf, Summary, TypeDef, TypeKind},
     elf::{Binary, Sym, SymKind},
     error::{Error, Result},
+    facts::{self, Replacement, Why},
     hash::Map,
     merge::{Merge, Side},
     pool,
@@ -21,12 +22,20 @@ use std::collections::BTreeSet;
 pub struct Options {
     /// Worker threads (at least 1). The report is the same for any value.
     pub threads: usize,
+    /// Fill [`Report::replacements`]: what the author of the patch needs
+    /// for each function it replaces.
+    pub describe: bool,
+    /// Symbols exported elsewhere in the target kernel (from its
+    /// `Module.symvers`), for [`Report::replacements`] of objects.
+    pub exports: BTreeSet<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            describe: false,
+            exports: BTreeSet::new(),
         }
     }
 }
@@ -303,6 +312,9 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
     let mut callers: BTreeSet<InlineCaller> = BTreeSet::new();
     let mut unpatchable: BTreeSet<Unpatchable> = BTreeSet::new();
     let mut type_users: Map<String, BTreeSet<String>> = Map::default();
+    // Changed callers with an inlined copy of a changed function, and what
+    // they inline.
+    let mut inlining: Map<u32, String> = Map::default();
     for ((a, b), (old_look, new_look)) in changed.iter().zip(details) {
         let old_sym = &o.bin.syms[a.sym as usize];
         let func = o.func_ref(a);
@@ -352,6 +364,9 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
                             });
                         }
                     }
+                    if also_changed {
+                        inlining.insert(caller, func.name.clone());
+                    }
                     callers.insert(InlineCaller {
                         caller: caller_ref,
                         inlines: func.name.clone(),
@@ -367,6 +382,24 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
             signature,
             uses_changed_types: uses.into_iter().collect(),
         });
+    }
+    if opts.describe {
+        // The changed functions a patch can replace. A caller whose code
+        // did not change has an inlined copy that did not either (the
+        // changed part is dead there): it needs no replacement.
+        let mut wanted: Vec<(FunctionRef, Why, Item<'_>)> = changed
+            .iter()
+            .map(|(a, b)| {
+                let why = match inlining.get(&a.sym) {
+                    Some(f) => Why::Inlines(f.clone()),
+                    None => Why::Changed,
+                };
+                (o.func_ref(a), why, *b)
+            })
+            .filter(|w| !unpatchable.iter().any(|u| u.func == w.0))
+            .collect();
+        wanted.sort_by(|x, y| x.0.cmp(&y.0));
+        report.replacements = replacements(&o, &n, wanted, opts)?;
     }
     report.inline_callers = callers.into_iter().collect();
     report.unpatchable = unpatchable.into_iter().collect();
@@ -426,6 +459,40 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
     report.removed_functions.sort();
     report.changed_data.sort();
     Ok(report)
+}
+
+/// What the author needs for each function of `wanted` (old name, why,
+/// the new build's symbol).
+fn replacements<'b>(
+    o: &Analysed<'_, '_>,
+    n: &Analysed<'b, '_>,
+    wanted: Vec<(FunctionRef, Why, Item<'b>)>,
+    opts: &Options,
+) -> Result<Vec<Replacement>> {
+    let old_names: BTreeSet<&[u8]> = o
+        .bin
+        .syms
+        .iter()
+        .filter(|s| matches!(s.kind, SymKind::Func | SymKind::Object) && s.section.is_some())
+        .map(|s| s.name)
+        .collect();
+    let cx = facts::Context {
+        exports: &opts.exports,
+        old_names: &old_names,
+    };
+    let sympos = |name: &[u8], i: u32| n.sympos.of(name, i);
+    let mut out = Vec::new();
+    for (func, why, item) in wanted {
+        let at = n.func_die(&item).map(|f| (f.unit, f.die));
+        let (signature, references) = facts::describe(n.bin, n.dwarf, at, item.sym, &sympos, &cx)?;
+        out.push(Replacement {
+            func,
+            why,
+            signature,
+            references,
+        });
+    }
+    Ok(out)
 }
 
 /// Function symbols whose code starts at `pc` (`DW_AT_low_pc`): starting

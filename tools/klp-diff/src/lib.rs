@@ -29,6 +29,7 @@ mod diff;
 mod dwarf;
 mod elf;
 mod error;
+mod facts;
 mod hash;
 mod merge;
 mod pool;
@@ -37,6 +38,7 @@ mod report;
 pub use diff::{diff, Options};
 pub use elf::{Binary, Mapping};
 pub use error::{Error, Result};
+pub use facts::{CType, Decl, Param, Reach, Reference, Replacement, Signature, Why};
 pub use report::{
     ChangedData, ChangedFunction, ChangedType, FunctionRef, InlineCaller, Report, Unpatchable,
 };

@@ -97,6 +97,10 @@ pub struct Report {
     pub changed_types: Vec<ChangedType>,
     pub changed_data: Vec<ChangedData>,
     pub unpatchable: Vec<Unpatchable>,
+    /// What the author needs for each function to replace (changed, or
+    /// an inlining caller), if asked for (`Options::describe`); not part
+    /// of the text or JSON report.
+    pub replacements: Vec<crate::facts::Replacement>,
 }
 
 fn place(f: &FunctionRef) -> String {

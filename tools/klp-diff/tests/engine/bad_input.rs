@@ -10,7 +10,15 @@ use std::{fs, path::Path};
 fn run(old: &[u8], new: &[u8]) -> Result<(), Error> {
     let o = Binary::parse("old.o", old)?;
     let n = Binary::parse("new.o", new)?;
-    diff(&o, &n, &Options { threads: 2 }).map(drop)
+    diff(
+        &o,
+        &n,
+        &Options {
+            threads: 2,
+            ..Options::default()
+        },
+    )
+    .map(drop)
 }
 
 fn fixture(extra: &[&str]) -> Vec<u8> {

@@ -206,7 +206,15 @@ pub fn reports(old: &Path, new: &Path, threads: usize) -> (String, String) {
     );
     let o = klp_diff::Binary::parse("old", om.data()).unwrap();
     let n = klp_diff::Binary::parse("new", nm.data()).unwrap();
-    let report = klp_diff::diff(&o, &n, &klp_diff::Options { threads }).unwrap();
+    let report = klp_diff::diff(
+        &o,
+        &n,
+        &klp_diff::Options {
+            threads,
+            ..klp_diff::Options::default()
+        },
+    )
+    .unwrap();
     let (mut text, mut json) = (Vec::new(), Vec::new());
     report.write_text(&mut text).unwrap();
     report.write_json(&mut json).unwrap();

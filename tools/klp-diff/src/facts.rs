@@ -1,0 +1,236 @@
+//! What a patch author needs to write each replacement, read from the new
+//! build: the function's signature from DWARF, and the symbols its new
+//! code refers to (from its relocations, so only in relocatable inputs,
+//! `.o` and `.ko`), each with whether the patch module can link to it
+//! (exported), must reach it through a livepatch relocation (defined in
+//! the patched object, not exported), or must carry it (new in this
+//! build), with its declaration from DWARF.
+
+use crate::{
+    detail::UnitView,
+    dwarf::Dwarf,
+    elf::{Binary, Reloc, SymKind},
+    error::Result,
+    report::FunctionRef,
+};
+
+/// A C type, as much of it as a Rust declaration needs.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CType {
+    Void,
+    /// An integer: its DWARF name (`long unsigned int`), size and sign.
+    Int {
+        name: String,
+        size: u64,
+        signed: bool,
+    },
+    Bool,
+    Float(u64),
+    /// `const T`, `volatile T` keep only `const`.
+    Const(Box<CType>),
+    Pointer(Box<CType>),
+    Array(Box<CType>, Option<u64>),
+    /// `struct foo`, `union bar` (or `struct {...}`), and its size.
+    Aggregate(String, u64),
+    /// An enum's name, size and sign.
+    Enum(String, u64, bool),
+    /// A function type (seen through a pointer).
+    Function,
+    /// A type the engine does not model, by its C spelling.
+    Other(String),
+}
+
+/// One parameter.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Param {
+    /// Its name, if DWARF gives one (declarations often do not).
+    pub name: Option<String>,
+    pub ty: CType,
+}
+
+/// A function's type.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Signature {
+    pub ret: CType,
+    pub params: Vec<Param>,
+    pub variadic: bool,
+    /// As C writes it: `int (struct foo *, long)`.
+    pub c: String,
+}
+
+/// What a referenced symbol is.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Decl {
+    Function(Signature),
+    /// A variable's type, and its C spelling.
+    Variable(CType, String),
+    /// No DWARF for it in the function's unit.
+    Unknown,
+}
+
+/// How a replacement can reach a symbol its code refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reach {
+    /// Exported: the patch module links to it as any module does.
+    Exported,
+    /// In the patched object and not exported: through a livepatch
+    /// relocation (`klp_extern!`).
+    Relocation,
+    /// Not in the old build: the patch must carry its own copy.
+    New,
+    /// Undefined in this input, and no export list says whether another
+    /// part of the kernel exports it.
+    Unknown,
+}
+
+/// A symbol a replacement's new code refers to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reference {
+    pub name: String,
+    pub function: bool,
+    pub reach: Reach,
+    /// Its position among same-named symbols of the input, 0 if unique.
+    pub sympos: u32,
+    pub decl: Decl,
+}
+
+/// Why a function's code changed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Why {
+    Changed,
+    /// It has an inlined copy of this changed function (and may not
+    /// have changed otherwise).
+    Inlines(String),
+}
+
+/// A changed function a patch can replace, with what its author needs.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Replacement {
+    pub func: FunctionRef,
+    pub why: Why,
+    /// From the new build's DWARF, if it has the function.
+    pub signature: Option<Signature>,
+    /// Sorted by name; empty for linked inputs (no relocations left).
+    pub references: Vec<Reference>,
+}
+
+/// Names the caller says are exported besides the input's own export
+/// tables (a `Module.symvers`), and the old build's names.
+pub(crate) struct Context<'x> {
+    pub(crate) exports: &'x std::collections::BTreeSet<String>,
+    pub(crate) old_names: &'x std::collections::BTreeSet<&'x [u8]>,
+}
+
+/// Symbols that belong to how code is compiled, not to what it does.
+const COMPILER_SUPPORT: &[&[u8]] = &[
+    b"__fentry__",
+    b"_mcount",
+    b"__x86_return_thunk",
+    b"__x86_indirect_thunk_",
+    b"__stack_chk_fail",
+    b"__ubsan_",
+    b"__sanitizer_",
+    b"__asan_",
+    b"__tsan_",
+    b"__kasan_",
+    b"__kcsan_",
+    b"__cfi_",
+    b"__pfx_",
+];
+
+/// The symbol (function or variable) a relocation refers to, if any.
+fn referenced(bin: &Binary<'_>, r: &Reloc) -> Option<u32> {
+    let i = r.sym?;
+    let s = bin.syms.get(i as usize)?;
+    match s.kind {
+        SymKind::Func | SymKind::Object if !s.name.is_empty() => Some(i),
+        SymKind::Other if s.section.is_none() && !s.name.is_empty() => Some(i),
+        SymKind::Section => {
+            // A local symbol, referred to through its section (GNU as):
+            // `call` targets are 4 bytes short on x86_64.
+            let bias = if r.pc_relative && matches!(bin.arch, crate::elf::Arch::X86_64) {
+                4
+            } else {
+                0
+            };
+            let t = s.addr.wrapping_add_signed(r.addend.wrapping_add(bias));
+            bin.symbol_index_containing(t)
+                .filter(|&j| bin.syms[j as usize].addr == t)
+        }
+        _ => None,
+    }
+}
+
+/// Whether the input itself exports `name` (`EXPORT_SYMBOL` leaves a
+/// `__ksymtab_` symbol in linked images, `__export_symbol_` in objects).
+fn exported_here(bin: &Binary<'_>, name: &[u8]) -> bool {
+    bin.syms.iter().any(|s| {
+        [&b"__ksymtab_"[..], b"__export_symbol_"].iter().any(|p| {
+            s.name.len() == p.len() + name.len() && s.name.starts_with(p) && s.name.ends_with(name)
+        })
+    })
+}
+
+/// The replacement of the function `sym` of `bin` (the new build), whose
+/// DWARF entry is `die` of `unit`, if known.
+pub(crate) fn describe(
+    bin: &Binary<'_>,
+    dwarf: &Dwarf<'_>,
+    at: Option<(u32, usize)>,
+    sym: u32,
+    sympos_of: &dyn Fn(&[u8], u32) -> u32,
+    cx: &Context<'_>,
+) -> Result<(Option<Signature>, Vec<Reference>)> {
+    let view = at
+        .map(|(unit, _)| UnitView::open(dwarf, unit))
+        .transpose()?;
+    let signature = match (&view, at) {
+        (Some(v), Some((_, die))) => Some(v.signature_parts(die)?),
+        _ => None,
+    };
+    let s = &bin.syms[sym as usize];
+    let relocs = match s.section {
+        Some(sec) => bin.relocs_in(sec, s.addr, s.addr.saturating_add(s.size)),
+        None => &[],
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut refs = Vec::new();
+    for r in relocs {
+        let Some(i) = referenced(bin, r).filter(|&i| i != sym) else {
+            continue;
+        };
+        let t = &bin.syms[i as usize];
+        if COMPILER_SUPPORT.iter().any(|p| t.name.starts_with(p)) || !seen.insert(t.name) {
+            continue;
+        }
+        let name = String::from_utf8_lossy(t.name).into_owned();
+        let defined = t.section.is_some();
+        let reach = if exported_here(bin, t.name) || cx.exports.contains(&name) {
+            Reach::Exported
+        } else if !cx.old_names.contains(t.name) && defined {
+            Reach::New
+        } else if defined || !cx.exports.is_empty() {
+            Reach::Relocation
+        } else {
+            Reach::Unknown
+        };
+        let decl = match &view {
+            Some(v) => v.declaration_of(t.name)?,
+            None => Decl::Unknown,
+        };
+        let function = match (&decl, t.kind) {
+            (Decl::Function(_), _) | (_, SymKind::Func) => true,
+            (Decl::Variable(..), _) | (_, SymKind::Object) => false,
+            _ => true,
+        };
+        refs.push(Reference {
+            name,
+            function,
+            reach,
+            sympos: if defined { sympos_of(t.name, i) } else { 0 },
+            decl,
+        });
+    }
+    refs.sort();
+    Ok((signature, refs))
+}

@@ -1,0 +1,247 @@
+//! `cargo xtask fix NAME`: a real fix, end to end. A fix is a unified
+//! diff, old -> new, as a stable update made it (`kmod/fixes/<name>.diff`),
+//! that the packaged kernel source already has. The command
+//!
+//! 1. compiles the changed unit as the packaged source has it and with the
+//!    diff reverted, with the kernel build's own command line plus `-g`,
+//!    and runs the diff engine on the two objects;
+//! 2. writes the patch skeleton of that diff and checks it is the one
+//!    checked in (`kmod/fixes/<name>.skeleton`), which the patch
+//!    (`kmod/fixes/klp_fix_<name>.rs`) was written from;
+//! 3. builds a kernel from the source with the diff reverted (the tree
+//!    "without" the fix is a hard-linked copy of the package's, each
+//!    changed file written anew), the patch against it, and boots it with
+//!    the suite `fix-<name>`: the bug, the patch loaded, the fix at work,
+//!    the patch removed, the bug back.
+
+use crate::{
+    arch::Arch,
+    cache::Cache,
+    kernel, modules, own_diff, qemu, repo_root, run, setup, skeleton,
+    unidiff::{parse, revert},
+};
+use anyhow::{bail, Context, Result};
+use klp_diff::{Binary, Options};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+/// `cargo xtask fix NAME`.
+#[derive(clap::Args, Debug)]
+pub struct FixCmd {
+    /// The fix: `kmod/fixes/<NAME>.diff` (`sysctl_negate`).
+    name: String,
+    /// Guest architecture.
+    #[arg(long, default_value = "x86_64")]
+    arch: Arch,
+    /// Write the skeleton the diff gives over the checked-in one instead
+    /// of comparing them.
+    #[arg(long)]
+    bless: bool,
+}
+
+impl FixCmd {
+    pub fn run(self, cache: &Cache) -> Result<()> {
+        let tc = setup::ensure(cache, false)?;
+        let fix = Fix::load(&self.name)?;
+        let kernel = kernel::build(cache, &tc, self.arch)?;
+        check_skeleton(cache, &tc, &kernel, &fix, self.bless)?;
+        let outcome = run_guest(cache, &tc, self.arch, &fix, qemu::Accel::Tcg)?;
+        outcome.check()
+    }
+}
+
+/// The fixes of `kmod/fixes/` (`<name>.diff`), sorted.
+pub fn names() -> Result<Vec<String>> {
+    let dir = repo_root().join("kmod/fixes");
+    let mut names = Vec::new();
+    for entry in
+        std::fs::read_dir(&dir).with_context(|| format!("cannot list `{}`", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "diff") {
+            if let Some(stem) = path.file_stem() {
+                names.push(stem.to_string_lossy().into_owned());
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// The patch module of a fix.
+pub fn module_name(fix: &Fix) -> String {
+    format!("klp_fix_{}", fix.name)
+}
+
+/// Steps 1 and 2: the diff of the unit without and with the fix, and its
+/// skeleton compared with the checked-in one.
+pub fn check_skeleton(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    kernel: &kernel::Kernel,
+    fix: &Fix,
+    bless: bool,
+) -> Result<()> {
+    let [unit] = &fix.files()?[..] else {
+        bail!(
+            "the fix `{}` changes more than one file; a fix here is one C unit",
+            fix.name
+        );
+    };
+    let work = kernel.checkout_dir().join(format!("fix-{}", fix.name));
+    std::fs::create_dir_all(&work)?;
+    let command = own_diff::compile_command(kernel, unit)?;
+    let original = tc.source.join(unit);
+    let reverted = fix.reverted_tree(cache, &tc.source)?.join(unit);
+    let (old, new) = (work.join("old.o"), work.join("new.o"));
+    own_diff::compile(kernel, unit, &command, &original, &reverted, &old)?;
+    own_diff::compile(kernel, unit, &command, &original, &original, &new)?;
+    let (old_bytes, new_bytes) = (std::fs::read(&old)?, std::fs::read(&new)?);
+    let object = unit.replace(".c", ".o");
+    let (old_name, new_name) = (format!("{object} without the fix"), object.clone());
+    let opts = Options {
+        describe: true,
+        exports: crate::diff::read_symvers(&kernel.dir.join("Module.symvers"))?,
+        ..Options::default()
+    };
+    let report = klp_diff::diff(
+        &Binary::parse(&old_name, &old_bytes)?,
+        &Binary::parse(&new_name, &new_bytes)?,
+        &opts,
+    )?;
+    let mut text = Vec::new();
+    report.write_text(&mut text)?;
+    eprintln!(
+        "==> the diff of {unit} without and with the fix:\n{}",
+        String::from_utf8_lossy(&text)
+    );
+    let name = module_name(fix);
+    let got = skeleton::render(
+        &report,
+        &skeleton::Spec {
+            name: &name,
+            object: None,
+            old: &old_name,
+            new: &new_name,
+            livepatch: "../livepatch",
+            tree: Some(&tc.source),
+        },
+    );
+    let expected_path = repo_root()
+        .join("kmod/fixes")
+        .join(format!("{}.skeleton", fix.name));
+    if bless {
+        std::fs::write(&expected_path, &got)?;
+        eprintln!("==> wrote {}", expected_path.display());
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(&expected_path)
+        .with_context(|| format!("cannot read `{}`", expected_path.display()))?;
+    if got != expected {
+        let got_path = work.join(format!("{}.skeleton", fix.name));
+        std::fs::write(&got_path, &got)?;
+        bail!(
+            "the skeleton of the diff differs from `{}`: compare it with `{}` (`cargo xtask fix {} --bless` takes the new one)",
+            expected_path.display(),
+            got_path.display(),
+            fix.name
+        );
+    }
+    eprintln!("==> its skeleton is `{}`", expected_path.display());
+    Ok(())
+}
+
+/// Step 3: the kernel without the fix, the patch built against it, and
+/// the guest's suite `fix-<name>`.
+pub fn run_guest(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    arch: Arch,
+    fix: &Fix,
+    accel: qemu::Accel,
+) -> Result<qemu::Outcome> {
+    let without = kernel::build_without(cache, tc, arch, Some(fix))?;
+    modules::build_fixes(cache, tc, &without, modules::Lint::DenyWarnings)?;
+    let kos = modules::build_fixes(cache, tc, &without, modules::Lint::No)?;
+    let name = module_name(fix);
+    let kos: Vec<PathBuf> = kos
+        .into_iter()
+        .filter(|k| k.file_stem().is_some_and(|s| s == name.as_str()))
+        .collect();
+    if kos.is_empty() {
+        bail!("`kmod/fixes/` built no `{name}.ko`");
+    }
+    let guest = qemu::Guest::with_modules(cache, without, &kos)?;
+    let suite = format!("fix-{}", fix.name);
+    guest.run_suite(cache, &suite, accel, qemu::suite_timeout(&suite))
+}
+
+/// A fix of `kmod/fixes/`.
+#[derive(Clone, Debug)]
+pub struct Fix {
+    /// `sysctl_negate` for `kmod/fixes/sysctl_negate.diff`.
+    pub name: String,
+    /// The diff, as read.
+    pub diff: String,
+}
+
+impl Fix {
+    /// Reads `kmod/fixes/<name>.diff`.
+    pub fn load(name: &str) -> Result<Self> {
+        let path = repo_root().join("kmod/fixes").join(format!("{name}.diff"));
+        let diff = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the fix `{}`", path.display()))?;
+        Ok(Self {
+            name: name.to_string(),
+            diff,
+        })
+    }
+
+    /// The source files the fix changes, relative to the tree.
+    pub fn files(&self) -> Result<Vec<String>> {
+        Ok(parse(&self.diff)?.into_iter().map(|f| f.path).collect())
+    }
+
+    /// `source` (an unpacked, never built tree) without this fix: made
+    /// once next to it, then reused.
+    pub fn reverted_tree(&self, cache: &Cache, source: &Path) -> Result<PathBuf> {
+        let files = parse(&self.diff)?;
+        let version = source
+            .parent()
+            .and_then(Path::file_name)
+            .context("the kernel source lies in a version directory")?
+            .to_string_lossy()
+            .into_owned();
+        let root = cache.sources().join(format!(
+            "{version}-without-{}-{:016x}",
+            self.name,
+            crate::kernel::fnv1a(self.diff.as_bytes())
+        ));
+        let tree = root.join(source.file_name().context("the source has a name")?);
+        let done = root.join(".klp-rs-reverted");
+        if done.is_file() {
+            return Ok(tree);
+        }
+        if root.exists() {
+            std::fs::remove_dir_all(&root)
+                .with_context(|| format!("cannot remove the partial tree `{}`", root.display()))?;
+        }
+        std::fs::create_dir_all(&root)?;
+        // Hard links: the copy costs no space, and no file of the original
+        // is written (a changed file is unlinked, then written anew).
+        run::output(Command::new("cp").arg("-al").arg(source).arg(&tree))
+            .with_context(|| format!("copying `{}` as hard links", source.display()))?;
+        for f in &files {
+            let path = tree.join(&f.path);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("the fix changes `{}`, which cannot be read", f.path))?;
+            let reverted = revert(&text, f)?;
+            std::fs::remove_file(&path)?;
+            std::fs::write(&path, reverted)?;
+        }
+        std::fs::write(&done, &self.name)?;
+        Ok(tree)
+    }
+}
