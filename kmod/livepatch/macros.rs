@@ -222,7 +222,10 @@ pub(crate) use patch;
 macro_rules! unwritten {
     ($old:literal, $file:literal) => {
         ::core::compile_error!(concat!(
-            "write the replacement of `", $old, "()` (", $file,
+            "write the replacement of `",
+            $old,
+            "()` (",
+            $file,
             "): the skeleton left its body to you"
         ))
     };
