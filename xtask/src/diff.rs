@@ -163,3 +163,32 @@ fn relative(from: &Path, to: &Path) -> Result<String> {
     );
     Ok(parts.join("/"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{read_symvers, relative};
+
+    #[test]
+    fn relative_paths_climb_then_descend() {
+        let base = std::env::temp_dir().join(format!("klp-rs-rel-{}", std::process::id()));
+        let (a, b) = (base.join("kmod/patch"), base.join("kmod/livepatch"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        assert_eq!(relative(&a, &b).unwrap(), "../livepatch");
+        assert_eq!(relative(&base, &b).unwrap(), "kmod/livepatch");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn symvers_gives_the_names_and_refuses_other_text() {
+        let dir = std::env::temp_dir().join(format!("klp-rs-symvers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("Module.symvers");
+        std::fs::write(&good, "0x00000000\tkfree\tvmlinux\tEXPORT_SYMBOL\t\n").unwrap();
+        assert!(read_symvers(&good).unwrap().contains("kfree"));
+        let bad = dir.join("other");
+        std::fs::write(&bad, "not a symvers\n").unwrap();
+        assert!(read_symvers(&bad).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -150,6 +150,65 @@ pub fn check_skeleton(
         );
     }
     eprintln!("==> its skeleton is `{}`", expected_path.display());
+    refuses_to_build(tc, kernel, &report, &work, &name)
+}
+
+/// The skeleton as generated, built against `kernel`, must fail with one
+/// error per replacement, the one `livepatch::unwritten!` gives, and no
+/// other: the rest of it (declarations, signatures, metadata) compiles.
+fn refuses_to_build(
+    tc: &setup::Toolchain,
+    kernel: &kernel::Kernel,
+    report: &klp_diff::Report,
+    work: &Path,
+    name: &str,
+) -> Result<()> {
+    let dir = work.join("skeleton");
+    let livepatch = repo_root().join("kmod/livepatch");
+    skeleton::write(
+        report,
+        &skeleton::Spec {
+            name,
+            object: None,
+            old: "old",
+            new: "new",
+            livepatch: &livepatch.display().to_string(),
+            tree: Some(&tc.source),
+        },
+        &dir,
+    )?;
+    let output = kernel::make_in(kernel, tc)
+        .arg(format!("M={}", dir.display()))
+        .arg(format!("MO={}", work.join("skeleton-build").display()))
+        .env("KLP_RS_KERNEL_RELEASED", &tc.source_released)
+        .output()
+        .context("cannot run make for the skeleton")?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error") && !l.starts_with("error: aborting"))
+        .collect();
+    let expected: Vec<String> = report
+        .replacements
+        .iter()
+        .map(|r| format!("error: write the replacement of `{}()`", r.func.name))
+        .collect();
+    let as_expected = !output.status.success()
+        && errors.len() == expected.len()
+        && expected
+            .iter()
+            .all(|e| errors.iter().any(|l| l.starts_with(e.as_str())));
+    if !as_expected {
+        bail!(
+            "the skeleton in `{}` should fail to build with exactly {} `unwritten!` error(s); make said:\n{stderr}",
+            dir.display(),
+            expected.len()
+        );
+    }
+    eprintln!(
+        "==> as generated, it refuses to build: {}",
+        errors.join("; ")
+    );
     Ok(())
 }
 

@@ -22,7 +22,8 @@ pub struct Spec<'a> {
     /// Where the diff came from, for the header.
     pub old: &'a str,
     pub new: &'a str,
-    /// How DIR reaches `kmod/livepatch` (`../livepatch`).
+    /// How DIR reaches `kmod/livepatch` (`../livepatch`, or an absolute
+    /// path).
     pub livepatch: &'a str,
     /// The kernel source tree, cut from file names if given.
     pub tree: Option<&'a Path>,
@@ -52,11 +53,16 @@ pub fn write(report: &Report, spec: &Spec<'_>, dir: &Path) -> Result<()> {
     std::fs::write(&rs, render(report, spec))
         .with_context(|| format!("cannot write `{}`", rs.display()))?;
     let kbuild = dir.join("Kbuild");
+    let include = if spec.livepatch.starts_with('/') {
+        spec.livepatch.to_string()
+    } else {
+        format!("$(src)/{}", spec.livepatch)
+    };
     std::fs::write(
         &kbuild,
         format!(
-            "# SPDX-License-Identifier: GPL-2.0\nobj-m += {}.o\ninclude $(src)/{}/livepatch.mk\n",
-            spec.name, spec.livepatch
+            "# SPDX-License-Identifier: GPL-2.0\nobj-m += {}.o\ninclude {include}/livepatch.mk\n",
+            spec.name
         ),
     )
     .with_context(|| format!("cannot write `{}`", kbuild.display()))?;
