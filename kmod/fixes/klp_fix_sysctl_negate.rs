@@ -24,7 +24,7 @@ livepatch::patch! {
         bugs: ["stable-7.2.10: sysctl: Negate before converting in the int read path"],
     },
     vmlinux {
-        // int proc_int_k2u_conv_kop(ulong *, const int *, bool *, ulong(const ulong) *)
+        // int proc_int_k2u_conv_kop(ulong *, const int *, bool *, ulong (*)(const ulong))
         proc_int_k2u_conv_kop => fn livepatch_proc_int_k2u_conv_kop(u_ptr: *mut c_ulong, k_ptr: *const c_int, negp: *mut bool, k_ptr_op: *mut c_void) -> c_int {
             // SAFETY: `k_ptr_op` is NULL or a conversion function of the
             // kernel (`div_hz()`, ...), which is what `Option<Convert>`

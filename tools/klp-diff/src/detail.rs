@@ -97,7 +97,13 @@ impl<'d, 'a> UnitView<'d, 'a> {
                     None => format!("{kw} {{...}}"),
                 }
             }
-            dw::DW_TAG_pointer_type | dw::DW_TAG_reference_type => format!("{} *", inner(self)?),
+            dw::DW_TAG_pointer_type | dw::DW_TAG_reference_type => match self.type_of(&e) {
+                Some(f) if self.entry(f)?.tag() == dw::DW_TAG_subroutine_type => {
+                    let (ret, params) = self.subroutine_parts(f, depth + 1)?;
+                    format!("{ret} (*)({params})")
+                }
+                _ => format!("{} *", inner(self)?),
+            },
             dw::DW_TAG_const_type => format!("const {}", inner(self)?),
             dw::DW_TAG_volatile_type => format!("volatile {}", inner(self)?),
             dw::DW_TAG_restrict_type => format!("{} restrict", inner(self)?),
@@ -119,21 +125,31 @@ impl<'d, 'a> UnitView<'d, 'a> {
                 s
             }
             dw::DW_TAG_subroutine_type => {
-                let mut params = Vec::new();
-                for c in self.children(off)? {
-                    let p = self.entry(c)?;
-                    match p.tag() {
-                        dw::DW_TAG_formal_parameter => {
-                            params.push(self.type_name(self.type_of(&p), depth + 1)?)
-                        }
-                        dw::DW_TAG_unspecified_parameters => params.push("...".into()),
-                        _ => {}
-                    }
-                }
-                format!("{}({})", inner(self)?, params.join(", "))
+                let (ret, params) = self.subroutine_parts(off, depth)?;
+                format!("{ret}({params})")
             }
             _ => self.name(&e).unwrap_or_else(|| "?".into()),
         })
+    }
+
+    /// The return type and the parameter list of the function type at `off`.
+    fn subroutine_parts(&self, off: usize, depth: u32) -> Result<(String, String)> {
+        let e = self.entry(off)?;
+        let mut params = Vec::new();
+        for c in self.children(off)? {
+            let p = self.entry(c)?;
+            match p.tag() {
+                dw::DW_TAG_formal_parameter => {
+                    params.push(self.type_name(self.type_of(&p), depth + 1)?)
+                }
+                dw::DW_TAG_unspecified_parameters => params.push("...".into()),
+                _ => {}
+            }
+        }
+        Ok((
+            self.type_name(self.type_of(&e), depth + 1)?,
+            params.join(", "),
+        ))
     }
 
     /// The layout of the struct, union or enum at `off` (or the anonymous
