@@ -258,6 +258,16 @@ impl Fix {
         })
     }
 
+    /// The diff without its description: what a build depends on.
+    pub fn hunks_text(&self) -> &str {
+        let start = self
+            .diff
+            .match_indices("--- ")
+            .find(|(i, _)| *i == 0 || self.diff.as_bytes()[i - 1] == b'\n')
+            .map_or(0, |(i, _)| i);
+        &self.diff[start..]
+    }
+
     /// The source files the fix changes, relative to the tree.
     pub fn files(&self) -> Result<Vec<String>> {
         Ok(parse(&self.diff)?.into_iter().map(|f| f.path).collect())
@@ -276,7 +286,7 @@ impl Fix {
         let root = cache.sources().join(format!(
             "{version}-without-{}-{:016x}",
             self.name,
-            crate::kernel::fnv1a(self.diff.as_bytes())
+            crate::kernel::fnv1a(self.hunks_text().as_bytes())
         ));
         let tree = root.join(source.file_name().context("the source has a name")?);
         let done = root.join(".klp-rs-reverted");
@@ -302,5 +312,24 @@ impl Fix {
         }
         std::fs::write(&done, &self.name)?;
         Ok(tree)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fix;
+
+    #[test]
+    fn the_description_is_not_part_of_what_builds_depend_on() {
+        let fix = |text: &str| Fix {
+            name: "f".into(),
+            diff: text.into(),
+        };
+        let hunks = "--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n";
+        assert_eq!(
+            fix(&format!("why, in words\n\n{hunks}")).hunks_text(),
+            hunks
+        );
+        assert_eq!(fix(hunks).hunks_text(), hunks);
     }
 }

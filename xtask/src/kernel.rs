@@ -107,7 +107,7 @@ pub fn build_without(
     let source = match fix {
         None => tc.source.clone(),
         Some(fix) => {
-            key.push_str(&format!("without {}\n{}", fix.name, fix.diff));
+            key.push_str(&format!("without {}\n{}", fix.name, fix.hunks_text()));
             fix.reverted_tree(cache, &tc.source)?
         }
     };
