@@ -15,10 +15,10 @@
 //! patch is enabled, or when the patched module loads later.
 //!
 //! Each declaration also leaves a line in the non-allocated `.klp_rs.syms`
-//! section (`fn <symbol> 0`, `static <symbol> <size>`), from which the
-//! post-link step checks that the symbol is a function or a variable as
-//! declared, and a variable's size. Parameter types cannot be checked: the
-//! guest kernels are built without `DEBUG_INFO`.
+//! section (`fn <symbol> <signature>`, `static <symbol> <size>`), from which
+//! the post-link step checks that the symbol is a function or a variable as
+//! declared, a variable's size and, where the target build has DWARF, a
+//! function's parameter and return sizes ([`signature_code`]).
 //!
 //! C header: [`include/linux/livepatch_external.h`](srctree/include/linux/livepatch_external.h)
 
@@ -77,6 +77,30 @@ unsafe impl<T> Plain for *mut T {}
 // SAFETY: Every bit pattern is a valid raw pointer.
 unsafe impl<T> Plain for *const T {}
 
+/// A declared function's signature as the post-link step checks it against
+/// DWARF: bits 0-4 the parameter count, 5-8 the return value's size (0:
+/// none), then 4 bits per parameter's size, for the first 13 (a size over
+/// 15 is written 15). On the arches klp-rs supports, those sizes are what
+/// the C calling convention of the kernel's functions depends on.
+#[doc(hidden)]
+pub const fn signature_code(params: &[usize], ret: usize) -> u64 {
+    const fn nibble(size: usize) -> u64 {
+        if size > 15 {
+            15
+        } else {
+            size as u64
+        }
+    }
+    let count = if params.len() > 31 { 31 } else { params.len() };
+    let mut code = count as u64 | (nibble(ret) << 5);
+    let mut i = 0;
+    while i < params.len() && i < 13 {
+        code |= nibble(params[i]) << (9 + 4 * i);
+        i += 1;
+    }
+    code
+}
+
 /// Declares functions and variables of a patched object that it does not
 /// export, to call and read them from replacement functions.
 ///
@@ -133,7 +157,11 @@ macro_rules! klp_extern {
         $(#[doc = $doc:literal])* $vis:vis safe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;
         $($rest:tt)*
     ) => {
-        $crate::livepatch::klp_extern!(@symbol "fn", $obj, $name, $pos, 0);
+        $crate::livepatch::klp_extern!(@symbol "fn", $obj, $name, $pos,
+            $crate::livepatch::signature_code(
+                &[$(::core::mem::size_of::<$ty>()),*],
+                $crate::livepatch::klp_extern!(@size $($ret)?),
+            ));
         $(#[doc = $doc])*
         $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[allow(
@@ -156,7 +184,11 @@ macro_rules! klp_extern {
         $(#[doc = $doc:literal])* $vis:vis unsafe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;
         $($rest:tt)*
     ) => {
-        $crate::livepatch::klp_extern!(@symbol "fn", $obj, $name, $pos, 0);
+        $crate::livepatch::klp_extern!(@symbol "fn", $obj, $name, $pos,
+            $crate::livepatch::signature_code(
+                &[$(::core::mem::size_of::<$ty>()),*],
+                $crate::livepatch::klp_extern!(@size $($ret)?),
+            ));
         $(#[doc = $doc])*
         ///
         /// # Safety
@@ -203,6 +235,9 @@ macro_rules! klp_extern {
             stringify!($($other)*), "`"
         ));
     };
+
+    (@size $ret:ty) => { ::core::mem::size_of::<$ret>() };
+    (@size) => { 0 };
 
     // The symbol's line in `.klp_rs.syms`, and its weak binding (`modpost`
     // accepts a weak undefined symbol, the post-link step makes it

@@ -45,6 +45,7 @@ pub use func::{
 )]
 pub(crate) use klp_sym::klp_extern;
 pub use klp_sym::{
+    signature_code,
     KlpStatic,
     Plain, //
 };

@@ -4,8 +4,10 @@
 //! `livepatch::klp_extern!`: each is a weak undefined symbol named
 //! `.klp.sym.<object>.<name>,<sympos>`, and a line of the non-allocated
 //! `.klp_rs.syms` section says whether it is a function or a variable (and
-//! the variable's size). [`convert`] checks every such symbol against the
-//! target build and rewrites the linked `.ko` into the format of
+//! the variable's size, or the sizes of the function's parameters and
+//! return value). [`convert`] checks every such symbol against the target
+//! build (a function's sizes against its DWARF, where the target has DWARF)
+//! and rewrites the linked `.ko` into the format of
 //! `Documentation/livepatch/module-elf-format.rst`:
 //!
 //! - the symbols become `SHN_LIVEPATCH` (and global);
@@ -21,6 +23,7 @@
 
 pub mod arch;
 pub mod elf;
+pub mod signature;
 pub mod target;
 
 use arch::Arch;
@@ -56,8 +59,13 @@ pub struct Summary {
 /// A declaration from `.klp_rs.syms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Declared {
-    Function,
-    Variable { size: u64 },
+    /// With its signature's sizes, if recorded.
+    Function {
+        code: signature::Code,
+    },
+    Variable {
+        size: u64,
+    },
 }
 
 /// A livepatch symbol's name, split.
@@ -117,6 +125,8 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
 
     // Every symbol exists in its target as declared.
     let mut problems = Vec::new();
+    // Functions found, by object, to check against DWARF.
+    let mut functions: BTreeMap<&str, Vec<signature::Declared<'_>>> = BTreeMap::new();
     for name in klp.values() {
         let Some(parsed) = KlpName::parse(name) else {
             problems.push(format!(
@@ -124,12 +134,34 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
             ));
             continue;
         };
-        if let Err(why) = check(&parsed, declared.get(*name).copied(), targets)? {
-            problems.push(format!(
+        let decl = declared.get(*name).copied();
+        match check(&parsed, decl, targets)? {
+            Err(why) => problems.push(format!(
                 "symbol `{}` of `{}`: {why}",
                 parsed.name, parsed.object
-            ));
+            )),
+            Ok(addr) => {
+                if let Some(Declared::Function { code }) =
+                    decl.filter(|d| matches!(d, Declared::Function { code } if code.0 != 0))
+                {
+                    functions
+                        .entry(parsed.object)
+                        .or_default()
+                        .push((parsed.name, addr, code));
+                }
+            }
         }
+    }
+    for (object, fns) in &functions {
+        let Some(file) = targets.debug_file(object) else {
+            continue;
+        };
+        let found = signature::check(&file, fns).map_err(Error::Target)?;
+        problems.extend(
+            found
+                .into_iter()
+                .map(|p| format!("{p} (object `{object}`)")),
+        );
     }
 
     // Relocations against them, by (object, target section).
@@ -279,13 +311,13 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
     Ok(Some((out, summary)))
 }
 
-/// Checks one symbol against its object; `Ok(Err(reason))` if it does not
-/// match.
+/// Checks one symbol against its object: `Ok(Ok(address))` (in a linked
+/// image) if it is there as declared, `Ok(Err(reason))` if not.
 fn check(
     sym: &KlpName<'_>,
     declared: Option<Declared>,
     targets: &mut Targets,
-) -> Result<Result<(), String>, Error> {
+) -> Result<Result<Option<u64>, String>, Error> {
     let symbols = targets.object(sym.object)?;
     let origin = symbols.origin.display().to_string();
     let entry = match symbols.find(sym.name, sym.sympos) {
@@ -304,8 +336,9 @@ fn check(
             )))
         }
     };
+    let addr = entry.addr;
     Ok(match (declared, entry.kind) {
-        (Some(Declared::Function), Kind::Variable) => Err(format!(
+        (Some(Declared::Function { .. }), Kind::Variable) => Err(format!(
             "declared as a function, but `{origin}` has a variable"
         )),
         (Some(Declared::Variable { .. }), Kind::Function) => Err(format!(
@@ -315,13 +348,13 @@ fn check(
             Some(actual) if actual != 0 && actual != size => Err(format!(
                 "declared with {size} bytes, but it has {actual} in `{origin}`"
             )),
-            _ => Ok(()),
+            _ => Ok(addr),
         },
-        _ => Ok(()),
+        _ => Ok(addr),
     })
 }
 
-/// The declarations of `.klp_rs.syms`: `fn <symbol> 0` or
+/// The declarations of `.klp_rs.syms`: `fn <symbol> <signature code>` or
 /// `static <symbol> <size>`, one a line.
 fn declarations(elf: &Elf<'_>) -> Result<BTreeMap<String, Declared>, Error> {
     let mut out = BTreeMap::new();
@@ -341,7 +374,9 @@ fn declarations(elf: &Elf<'_>) -> Result<BTreeMap<String, Declared>, Error> {
             };
             let size: u64 = size.parse().map_err(|_| bad())?;
             let d = match kind {
-                "fn" => Declared::Function,
+                "fn" => Declared::Function {
+                    code: signature::Code(size),
+                },
                 "static" => Declared::Variable { size },
                 _ => return Err(bad()),
             };

@@ -26,6 +26,8 @@ pub struct Entry {
     pub kind: Kind,
     /// Known from an ELF symbol table, not from `System.map`.
     pub size: Option<u64>,
+    /// Its address in a linked image (`System.map`); `None` in a module.
+    pub addr: Option<u64>,
 }
 
 /// The symbols of one object and where they were read.
@@ -84,6 +86,16 @@ impl Targets {
         t
     }
 
+    /// The file whose DWARF describes `object`'s functions: `vmlinux`, or
+    /// the module's object as read for its symbols.
+    pub fn debug_file(&self, object: &str) -> Option<PathBuf> {
+        if object == "vmlinux" {
+            self.vmlinux.clone()
+        } else {
+            self.cache.get(object).map(|s| s.origin.clone())
+        }
+    }
+
     /// The symbols of `object` (`vmlinux` or a module name).
     pub fn object(&mut self, object: &str) -> Result<&ObjectSymbols, Error> {
         if !self.cache.contains_key(object) {
@@ -133,6 +145,7 @@ impl Targets {
                 name: name.to_string(),
                 kind,
                 size: sizes.get(&(name.to_string(), addr)).copied(),
+                addr: Some(addr),
             });
         }
         Ok(ObjectSymbols {
@@ -218,6 +231,7 @@ pub fn module_symbols(path: &Path) -> Result<ObjectSymbols, Error> {
                 _ => Kind::Other,
             },
             size: Some(sym.size()),
+            addr: None,
         });
     }
     Ok(ObjectSymbols {

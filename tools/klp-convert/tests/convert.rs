@@ -28,7 +28,7 @@ __asm__(".weak \".klp.sym.vmlinux.helper,0\"\n"
 	".pushsection .klp_rs.syms,\"\",%progbits\n"
 	".ascii \"fn .klp.sym.vmlinux.helper,0 0\\n\"\n"
 	".ascii \"static .klp.sym.vmlinux.counter,0 4\\n\"\n"
-	".ascii \"fn .klp.sym.target_mod.twin,2 0\\n\"\n"
+	".ascii \"fn .klp.sym.target_mod.twin,2 2177\\n\"\n"
 	".popsection");
 int replacement(int x) { return helper(x) + counter + exported(x); }
 int module_replacement(int x) { return twin(x) + 1; }
@@ -121,8 +121,9 @@ fn targets(dir: &Path) -> Targets {
     std::fs::write(kernel.join("System.map"), SYSTEM_MAP).unwrap();
     let mods = dir.join("mods");
     std::fs::create_dir_all(mods.join("sub")).unwrap();
-    let a = compile(&mods, "gcc", &[], "a", TARGET_A).unwrap();
-    let b = compile(&mods, "gcc", &[], "b", TARGET_B).unwrap();
+    // With DWARF: declared signatures are checked against it.
+    let a = compile(&mods, "gcc", &["-g"], "a", TARGET_A).unwrap();
+    let b = compile(&mods, "gcc", &["-g"], "b", TARGET_B).unwrap();
     let status = Command::new("ld")
         .args(["-r", "-o"])
         .arg(mods.join("sub/target-mod.o"))
@@ -302,14 +303,16 @@ extern int dup(void) __asm__("\".klp.sym.vmlinux.dup,0\"") __attribute__((weak))
 extern int dup3(void) __asm__("\".klp.sym.vmlinux.dup,3\"") __attribute__((weak));
 extern int helper_var __asm__("\".klp.sym.vmlinux.helper,0\"") __attribute__((weak));
 extern long target_secret __asm__("\".klp.sym.target_mod.target_secret,0\"") __attribute__((weak));
-extern int nomod(void) __asm__("\".klp.sym.vmlinux.counter,0\"") __attribute__((weak));"#,
+extern int nomod(void) __asm__("\".klp.sym.vmlinux.counter,0\"") __attribute__((weak));
+extern long twin1(long, long) __asm__("\".klp.sym.target_mod.twin,1\"") __attribute__((weak));"#,
             r#"".ascii \"fn .klp.sym.vmlinux.nosuch,0 0\\n\"\n"
 ".ascii \"fn .klp.sym.vmlinux.dup,0 0\\n\"\n"
 ".ascii \"fn .klp.sym.vmlinux.dup,3 0\\n\"\n"
 ".ascii \"static .klp.sym.vmlinux.helper,0 4\\n\"\n"
 ".ascii \"static .klp.sym.target_mod.target_secret,0 8\\n\"\n"
-".ascii \"fn .klp.sym.vmlinux.counter,0 0\\n\"\n""#,
-            "long f(void) { return nosuch() + dup() + dup3() + helper_var + target_secret + nomod(); }",
+".ascii \"fn .klp.sym.vmlinux.counter,0 0\\n\"\n"
+".ascii \"fn .klp.sym.target_mod.twin,1 69890\\n\"\n""#,
+            "long f(void) { return nosuch() + dup() + dup3() + helper_var + target_secret + nomod() + twin1(1, 2); }",
         ),
         &["-mcmodel=kernel", "-fno-pic"],
     );
@@ -321,6 +324,8 @@ extern int nomod(void) __asm__("\".klp.sym.vmlinux.counter,0\"") __attribute__((
         "symbol `helper` of `vmlinux`: declared as a variable, but `",
         "symbol `target_secret` of `target_mod`: declared with 8 bytes, but it has 4 in `",
         "symbol `counter` of `vmlinux`: declared as a function, but `",
+        "symbol `twin`: declared with 2 parameters (8, 8 bytes), returning 8 bytes, but the DWARF of `",
+        "says `int (int)` (object `target_mod`)",
     ];
     for e in expect {
         assert!(err.contains(e), "`{e}` not in:\n{err}");

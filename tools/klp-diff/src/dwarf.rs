@@ -214,22 +214,30 @@ pub(crate) fn offset_of(o: UnitSectionOffset) -> u64 {
     o.0 as u64
 }
 
-/// Runs the fast pass over the two binaries at once (their units share the
+/// Runs the fast pass over the binaries at once (their units share the
 /// threads); returns their summaries.
-pub(crate) fn summarize<'a>(dwarfs: [&Dwarf<'a>; 2], threads: usize) -> Result<[Summary<'a>; 2]> {
-    let items: Vec<(usize, usize)> = (0..2)
+pub(crate) fn summarize<'a, const N: usize>(
+    dwarfs: [&Dwarf<'a>; N],
+    threads: usize,
+) -> Result<[Summary<'a>; N]> {
+    let items: Vec<(usize, usize)> = (0..N)
         .flat_map(|b| (0..dwarfs[b].units.len()).map(move |u| (b, u)))
         .collect();
     let accs = pool::fold(
         threads,
         items.len(),
-        || (Scratch::default(), [Summary::default(), Summary::default()]),
+        || {
+            (
+                Scratch::default(),
+                std::array::from_fn::<Summary<'a>, N, _>(|_| Summary::default()),
+            )
+        },
         |(scratch, sums), i| {
             let (b, u) = items[i];
             scratch.scan(dwarfs[b], u, &mut sums[b])
         },
     )?;
-    let mut out: [Summary<'a>; 2] = std::array::from_fn(|b| Summary {
+    let mut out: [Summary<'a>; N] = std::array::from_fn(|b| Summary {
         unit_names: vec![&[][..]; dwarfs[b].units.len()],
         ..Summary::default()
     });

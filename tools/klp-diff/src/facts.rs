@@ -234,3 +234,36 @@ pub(crate) fn describe(
     refs.sort();
     Ok((signature, refs))
 }
+
+/// The signatures of the out-of-line functions named `name` in `bin`
+/// (several for same-named local functions), with their addresses (in a
+/// relocatable object, addresses the engine gave its sections), from
+/// DWARF. Fails with [`crate::Error::NoDwarf`] from `Binary::parse` already
+/// if `bin` has none.
+pub fn function_signatures(bin: &Binary<'_>, name: &str) -> Result<Vec<(u64, Signature)>> {
+    let dwarf = Dwarf::new(bin)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let [sum] = crate::dwarf::summarize([&dwarf], threads)?;
+    let mut out = Vec::new();
+    for f in sum.funcs.iter().filter(|f| f.name == name.as_bytes()) {
+        let view = UnitView::open(&dwarf, f.unit)?;
+        out.push((f.pc, view.signature_parts(f.die)?));
+    }
+    Ok(out)
+}
+
+impl CType {
+    /// Its size in bytes as a parameter or return value (a pointer is
+    /// `pointer` bytes; `void` is 0), if known.
+    pub fn byte_size(&self, pointer: u64) -> Option<u64> {
+        match self {
+            CType::Void => Some(0),
+            CType::Bool => Some(1),
+            CType::Int { size, .. } | CType::Float(size) | CType::Enum(_, size, _) => Some(*size),
+            CType::Aggregate(_, size) => Some(*size),
+            CType::Const(inner) => inner.byte_size(pointer),
+            CType::Pointer(_) | CType::Array(..) | CType::Function => Some(pointer),
+            CType::Other(_) => None,
+        }
+    }
+}

@@ -38,7 +38,9 @@ mod report;
 pub use diff::{diff, Options};
 pub use elf::{Binary, Mapping};
 pub use error::{Error, Result};
-pub use facts::{CType, Decl, Param, Reach, Reference, Replacement, Signature, Why};
+pub use facts::{
+    function_signatures, CType, Decl, Param, Reach, Reference, Replacement, Signature, Why,
+};
 pub use report::{
     ChangedData, ChangedFunction, ChangedType, FunctionRef, InlineCaller, Report, Unpatchable,
 };
