@@ -455,7 +455,8 @@ fn is_keyword(n: &str) -> bool {
 mod tests {
     use super::{render, rust_type, Spec};
     use klp_diff::{
-        CType, Decl, FunctionRef, Param, Reach, Reference, Replacement, Report, Signature, Why,
+        CType, ChangedType, Decl, FunctionRef, InlineCaller, Param, Reach, Reference, Replacement,
+        Report, Signature, Why,
     };
     use std::collections::BTreeSet;
 
@@ -493,7 +494,7 @@ mod tests {
             variadic: false,
             c: c.into(),
         };
-        let report = Report {
+        let mut report = Report {
             arch: "x86_64",
             replacements: vec![Replacement {
                 func: FunctionRef {
@@ -534,8 +535,35 @@ mod tests {
                     },
                 ],
             }],
+            changed_types: vec![ChangedType {
+                name: "struct conn".into(),
+                old_size: 16,
+                new_size: 24,
+                changes: vec!["member `retries` added at offset 16".into()],
+                used_by: vec!["f".into()],
+                needs_shadow: true,
+            }],
+            inline_callers: vec![InlineCaller {
+                caller: FunctionRef {
+                    name: "g".into(),
+                    file: "/src/a.c".into(),
+                    sympos: 0,
+                },
+                inlines: "f".into(),
+                also_changed: false,
+            }],
             ..Report::default()
         };
+        report.replacements.push(Replacement {
+            func: FunctionRef {
+                name: "h.isra.0".into(),
+                file: "/src/a.c".into(),
+                sympos: 0,
+            },
+            why: Why::Changed,
+            signature: None,
+            references: Vec::new(),
+        });
         let spec = Spec {
             name: "klp_fix",
             object: Some("m"),
@@ -551,6 +579,9 @@ mod tests {
             "//! - `kfree`",
             "#[sympos = 2] f => fn livepatch_f(type_: c_int) -> c_int {\n            livepatch::unwritten!(\"f\", \"a.c\")",
             "version: 1, // fill in",
+            "//! - `struct conn` (16 -> 24 bytes, used by f): member `retries` added at offset 16",
+            "//! - `g` (inlines `f`)",
+            "// h.isra.0() in a.c: changed\n        // a copy GCC made",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }
