@@ -315,6 +315,72 @@ impl<'a> Side<'_, 'a> {
 /// Compares one symbol in the two files. `line_delta` is how many lines
 /// the function moved in its source file, if known.
 pub(crate) fn compare(old: Side<'_, '_>, new: Side<'_, '_>, line_delta: Option<i64>) -> Outcome {
+    match compare_bytes(old, new, line_delta) {
+        Outcome::Changed if same_but_padding(old, new) => Outcome::Same,
+        verdict => verdict,
+    }
+}
+
+/// An x86-64 function whose code is the same but for alignment NOPs
+/// (`x86::same_but_padding`); its relocations pair by order, each with the
+/// same type and target.
+fn same_but_padding(old: Side<'_, '_>, new: Side<'_, '_>) -> bool {
+    if old.bin.arch != Arch::X86_64 || old.sym.kind != SymKind::Func {
+        return false;
+    }
+    let (Some(ob), Some(nb)) = (old.bytes(), new.bytes()) else {
+        return false;
+    };
+    let (ro, rn) = (old.relocs(), new.relocs());
+    let same_relocs = ro.len() == rn.len()
+        && ro.iter().zip(rn).all(|(a, b)| {
+            a.r_type == b.r_type
+                && same_target(
+                    old.bin,
+                    &reloc_target(old.bin, a),
+                    new.bin,
+                    &reloc_target(new.bin, b),
+                )
+        });
+    let code = |side: Side<'_, '_>, bytes, relocs: &[Reloc]| crate::x86::Code {
+        bytes,
+        addr: side.sym.addr,
+        relocs: relocs
+            .iter()
+            .map(|r| ((r.addr - side.sym.addr) as usize, field(Arch::X86_64, r).0))
+            .collect(),
+    };
+    let same_place = |a: u64, b: u64| {
+        same_target(
+            old.bin,
+            &addr_target(old.bin, a, 0),
+            new.bin,
+            &addr_target(new.bin, b, 0),
+        )
+    };
+    let same_insn = |a: u64, b: u64| {
+        let (Some(fa), Some(fb)) = (old.bin.symbol_containing(a), new.bin.symbol_containing(b))
+        else {
+            return false;
+        };
+        if fa.kind != SymKind::Func || base_name(fa.name) != base_name(fb.name) {
+            return false;
+        }
+        let index = |bin: &Binary<'_>, f: &Sym<'_>, t| {
+            crate::x86::insn_index(bin.bytes_at(f.addr, f.size)?, f.addr, t)
+        };
+        index(old.bin, fa, a).is_some_and(|i| index(new.bin, fb, b) == Some(i))
+    };
+    same_relocs
+        && crate::x86::same_but_padding(
+            &code(old, ob, ro),
+            &code(new, nb, rn),
+            &same_place,
+            &same_insn,
+        )
+}
+
+fn compare_bytes(old: Side<'_, '_>, new: Side<'_, '_>, line_delta: Option<i64>) -> Outcome {
     if old.sym.size != new.sym.size {
         return Outcome::Changed;
     }

@@ -34,6 +34,7 @@ mod hash;
 mod merge;
 mod pool;
 mod report;
+mod x86;
 
 pub use diff::{diff, Options};
 pub use elf::{Binary, Mapping};

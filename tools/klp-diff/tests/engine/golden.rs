@@ -134,3 +134,17 @@ fn dwarf_4_and_compressed_sections_read_the_same() {
         }
     }
 }
+
+/// x86-64 code that moved and got other alignment NOPs (and branches of
+/// other lengths across them) is not a change: only `grow` is.
+#[test]
+fn x86_64_padding_is_no_change() {
+    let target = &TARGETS[0];
+    let old = target.build("padding", "old", &["-fno-function-sections"]);
+    let new = target.build("padding", "new", &["-fno-function-sections"]);
+    let (text, _) = reports(&old, &new, 2);
+    let expected = manifest_dir().join("tests/expected/x86_64/padding.txt");
+    if let Some(failure) = check(&expected, &text) {
+        panic!("{failure}");
+    }
+}
