@@ -92,11 +92,13 @@ pub(crate) fn same_but_padding(
         let (Some(xa), Some(xb)) = (a.get(ia), b.get(ib)) else {
             return false;
         };
-        if ia != ib || sa != sb || ra - xa.at != rb - xb.at {
+        // A relocation in padding, or at another place of its instruction.
+        if ia != ib || sa != sb || ra.checked_sub(xa.at) != rb.checked_sub(xb.at) {
             return false;
         }
     }
-    let inside = |c: &Code<'_>, t: u64| t >= c.addr && t < c.addr + c.bytes.len() as u64;
+    let inside =
+        |c: &Code<'_>, t: u64| t >= c.addr && t < c.addr.saturating_add(c.bytes.len() as u64);
     a.iter().zip(&b).all(|(x, y)| {
         let (ix, iy) = (&x.instr, &y.instr);
         // The assembler picks a branch's 8- or 32-bit form by its distance,
