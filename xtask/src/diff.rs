@@ -83,6 +83,9 @@ impl DiffCmd {
 
 impl DiffCmd {
     fn skeleton(&self, report: &klp_diff::Report, dir: &Path, new: &[u8]) -> Result<()> {
+        if report.replacements.is_empty() {
+            bail!("the diff names no function a patch can replace: there is nothing to write a skeleton for");
+        }
         let stem = self
             .new
             .file_stem()

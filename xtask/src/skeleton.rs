@@ -9,7 +9,7 @@
 //! each function, until its author has written every body. Nothing is
 //! stubbed that would build and run.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use klp_diff::{CType, Decl, Param, Reach, Reference, Replacement, Report, Signature, Why};
 use std::{collections::BTreeSet, fmt::Write as _, path::Path};
 
@@ -45,9 +45,6 @@ impl Spec<'_> {
 
 /// Writes `DIR/<name>.rs` and `DIR/Kbuild`.
 pub fn write(report: &Report, spec: &Spec<'_>, dir: &Path) -> Result<()> {
-    if report.replacements.is_empty() {
-        bail!("the diff names no function a patch can replace: there is nothing to write a skeleton for");
-    }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let rs = dir.join(format!("{}.rs", spec.name));
     std::fs::write(&rs, render(report, spec))
