@@ -27,14 +27,15 @@ use std::{
     process::Command,
 };
 
+/// The arch real fixes run on: each needs a kernel of its own, and its
+/// checked-in skeleton is this arch's.
+pub const ARCH: Arch = Arch::X86_64;
+
 /// `cargo xtask fix NAME`.
 #[derive(clap::Args, Debug)]
 pub struct FixCmd {
     /// The fix: `kmod/fixes/<NAME>.diff` (`sysctl_negate`).
     name: String,
-    /// Guest architecture.
-    #[arg(long, default_value = "x86_64")]
-    arch: Arch,
     /// Write the skeleton the diff gives over the checked-in one instead
     /// of comparing them.
     #[arg(long)]
@@ -45,9 +46,9 @@ impl FixCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
         let tc = setup::ensure(cache, false)?;
         let fix = Fix::load(&self.name)?;
-        let kernel = kernel::build(cache, &tc, self.arch)?;
+        let kernel = kernel::build(cache, &tc, ARCH)?;
         check_skeleton(cache, &tc, &kernel, &fix, self.bless)?;
-        let outcome = run_guest(cache, &tc, self.arch, &fix, qemu::Accel::Tcg)?;
+        let outcome = run_guest(cache, &tc, ARCH, &fix, qemu::Accel::Tcg)?;
         outcome.check()
     }
 }

@@ -115,9 +115,9 @@ impl TestCmd {
                         outcome.check()
                     });
                 }
-                // Real fixes, live (x86_64: each needs a kernel of its own,
-                // built without the fix).
-                if arch == Arch::X86_64 {
+                // Real fixes, live (on one arch: each needs a kernel of its
+                // own, built without the fix).
+                if arch == fix::ARCH {
                     for name in fix::names()? {
                         step(format!("{arch} fix {name}"), &mut || {
                             let fix = fix::Fix::load(&name)?;
