@@ -3,8 +3,9 @@
 //! "sysctl: Negate before converting in the int read path" (stable 7.2.10,
 //! `sysctl_negate.diff`), live: `proc_int_k2u_conv_kop()` negated a
 //! negative value after converting it, so a negative jiffies sysctl read
-//! back as a huge number. Written from `sysctl_negate.skeleton`, which
-//! `cargo xtask fix sysctl_negate` checks is what the diff gives.
+//! back as a huge number. Written from `sysctl_negate.x86_64.skeleton`
+//! (the same replacement on every arch), which `cargo xtask fix
+//! sysctl_negate` checks is what the diff gives.
 
 #[path = "../livepatch/mod.rs"]
 pub mod livepatch;
