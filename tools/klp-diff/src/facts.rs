@@ -121,8 +121,10 @@ pub(crate) struct Context<'x> {
     pub(crate) old_names: &'x std::collections::BTreeSet<&'x [u8]>,
 }
 
-/// Symbols that belong to how code is compiled, not to what it does.
+/// Symbols that belong to how code is compiled, not to what it does
+/// (`.TOC.`: the ppc64 ELFv2 TOC base, which every function refers to).
 const COMPILER_SUPPORT: &[&[u8]] = &[
+    b".TOC.",
     b"__fentry__",
     b"_mcount",
     b"__x86_return_thunk",
