@@ -157,26 +157,15 @@ macro_rules! klp_extern {
         $(#[doc = $doc:literal])* $vis:vis safe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;
         $($rest:tt)*
     ) => {
-        $crate::livepatch::klp_extern!(@symbol "fn", $obj, $name, $pos,
-            $crate::livepatch::signature_code(
-                &[$(::core::mem::size_of::<$ty>()),*],
-                $crate::livepatch::klp_extern!(@size $($ret)?),
-            ));
+        $crate::livepatch::klp_extern!(@fn_symbol $obj, $name, $pos, [$($ty),*] [$($ret)?]);
         $(#[doc = $doc])*
         $vis fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[allow(
-                improper_ctypes,
-                reason = "kernel structs are passed by pointer, whatever their fields"
-            )]
-            extern "C" {
-                #[link_name = concat!(".klp.sym.", $obj, ".", stringify!($name), ",", $pos)]
-                fn $name($($arg: $ty),*) $(-> $ret)?;
-            }
+            let c = $crate::livepatch::klp_extern!(@c_fn $obj, $name, $pos, [$($arg: $ty),*] [$($ret)?]);
             // SAFETY: The author declared the function `safe`: sound to call
             // with any values of these types, which have the C ABI of its
             // parameters. The kernel resolved the symbol before this code
             // could run (see `klp_extern!`).
-            unsafe { $name($($arg),*) }
+            unsafe { c($($arg),*) }
         }
         $crate::livepatch::klp_extern!(@items $obj; $($rest)*);
     };
@@ -184,28 +173,17 @@ macro_rules! klp_extern {
         $(#[doc = $doc:literal])* $vis:vis unsafe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;
         $($rest:tt)*
     ) => {
-        $crate::livepatch::klp_extern!(@symbol "fn", $obj, $name, $pos,
-            $crate::livepatch::signature_code(
-                &[$(::core::mem::size_of::<$ty>()),*],
-                $crate::livepatch::klp_extern!(@size $($ret)?),
-            ));
+        $crate::livepatch::klp_extern!(@fn_symbol $obj, $name, $pos, [$($ty),*] [$($ret)?]);
         $(#[doc = $doc])*
         ///
         /// # Safety
         ///
         /// What the C function requires of its arguments and context.
         $vis unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[allow(
-                improper_ctypes,
-                reason = "kernel structs are passed by pointer, whatever their fields"
-            )]
-            extern "C" {
-                #[link_name = concat!(".klp.sym.", $obj, ".", stringify!($name), ",", $pos)]
-                fn $name($($arg: $ty),*) $(-> $ret)?;
-            }
+            let c = $crate::livepatch::klp_extern!(@c_fn $obj, $name, $pos, [$($arg: $ty),*] [$($ret)?]);
             // SAFETY: The caller upholds the C function's requirements; the
             // kernel resolved the symbol before this code could run.
-            unsafe { $name($($arg),*) }
+            unsafe { c($($arg),*) }
         }
         $crate::livepatch::klp_extern!(@items $obj; $($rest)*);
     };
@@ -236,6 +214,26 @@ macro_rules! klp_extern {
         ));
     };
 
+    // A function's line in `.klp_rs.syms`: its parameter and return sizes.
+    (@fn_symbol $obj:literal, $name:ident, $pos:literal, [$($ty:ty),*] [$($ret:ty)?]) => {
+        $crate::livepatch::klp_extern!(@symbol "fn", $obj, $name, $pos,
+            $crate::livepatch::signature_code(
+                &[$(::core::mem::size_of::<$ty>()),*],
+                $crate::livepatch::klp_extern!(@size $($ret)?),
+            ));
+    };
+    // The C function behind a declaration, by its livepatch symbol.
+    (@c_fn $obj:literal, $name:ident, $pos:literal, [$($arg:ident: $ty:ty),*] [$($ret:ty)?]) => {{
+        #[allow(
+            improper_ctypes,
+            reason = "kernel structs are passed by pointer, whatever their fields"
+        )]
+        extern "C" {
+            #[link_name = concat!(".klp.sym.", $obj, ".", stringify!($name), ",", $pos)]
+            fn $name($($arg: $ty),*) $(-> $ret)?;
+        }
+        $name
+    }};
     (@size $ret:ty) => { ::core::mem::size_of::<$ret>() };
     (@size) => { 0 };
 

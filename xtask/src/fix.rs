@@ -44,12 +44,32 @@ pub struct FixCmd {
 impl FixCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
         let tc = setup::ensure(cache, false)?;
-        let fix = Fix::load(&self.name)?;
-        let kernel = kernel::build(cache, &tc, self.arch)?;
-        check_skeleton(cache, &tc, &kernel, &fix, self.bless)?;
-        let outcome = run_guest(cache, &tc, self.arch, &fix, qemu::Accel::Tcg)?;
-        outcome.check()
+        prove(
+            cache,
+            &tc,
+            self.arch,
+            &self.name,
+            qemu::Accel::Tcg,
+            self.bless,
+        )?
+        .check()
     }
+}
+
+/// Every step of the fix `name` on `arch` (`bless`: take the skeleton the
+/// diff gives as the checked-in one); the guest's outcome.
+pub fn prove(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    arch: Arch,
+    name: &str,
+    accel: qemu::Accel,
+    bless: bool,
+) -> Result<qemu::Outcome> {
+    let fix = Fix::load(name)?;
+    let kernel = kernel::build(cache, tc, arch)?;
+    check_skeleton(cache, tc, &kernel, &fix, bless)?;
+    run_guest(cache, tc, arch, &fix, accel)
 }
 
 /// The fixes of `kmod/fixes/` (`<name>.diff`), sorted.
@@ -77,7 +97,7 @@ pub fn module_name(fix: &Fix) -> String {
 
 /// Steps 1 and 2: the diff of the unit without and with the fix, and its
 /// skeleton compared with the checked-in one.
-pub fn check_skeleton(
+fn check_skeleton(
     cache: &Cache,
     tc: &setup::Toolchain,
     kernel: &kernel::Kernel,
@@ -215,7 +235,7 @@ fn refuses_to_build(
 
 /// Step 3: the kernel without the fix, the patch built against it, and
 /// the guest's suite `fix-<name>`.
-pub fn run_guest(
+fn run_guest(
     cache: &Cache,
     tc: &setup::Toolchain,
     arch: Arch,

@@ -155,19 +155,14 @@ pub fn compile(
     let (unit_dir, stem) = unit_parts(unit)?;
     let object = format!("-o {unit_dir}/{stem}.o");
     let depfile = format!("-Wp,-MMD,{unit_dir}/.{stem}.o.d");
-    for needed in [&object, &depfile] {
-        if !command
-            .split(';')
-            .next()
-            .unwrap_or(command)
-            .contains(needed.as_str())
-        {
-            bail!("the compile command of {unit} has no `{needed}`");
-        }
-    }
     // Only the compiler: what follows a `;` post-processes the build's own
     // object (ppc64le runs `objtool --mcount` on it).
     let compiler = command.split(';').next().unwrap_or(command);
+    for needed in [&object, &depfile] {
+        if !compiler.contains(needed.as_str()) {
+            bail!("the compile command of {unit} has no `{needed}`");
+        }
+    }
     let text = compiler
         .replace(&depfile, "")
         .replace(&object, &format!("-o '{}'", out.display()))

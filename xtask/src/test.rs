@@ -119,10 +119,7 @@ impl TestCmd {
                 // without the fix.
                 for name in fix::names()? {
                     step(format!("{arch} fix {name}"), &mut || {
-                        let fix = fix::Fix::load(&name)?;
-                        let kernel = kernel::build(cache, &tc, arch)?;
-                        fix::check_skeleton(cache, &tc, &kernel, &fix, false)?;
-                        let outcome = fix::run_guest(cache, &tc, arch, &fix, accel)?;
+                        let outcome = fix::prove(cache, &tc, arch, &name, accel, false)?;
                         matrix.push(MatrixCell::of(&outcome));
                         outcome.check()
                     });

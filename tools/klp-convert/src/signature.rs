@@ -95,9 +95,11 @@ pub fn check(path: &Path, functions: &[Declared<'_>]) -> Result<Vec<String>, Str
         Err(klp_diff::Error::NoDwarf { .. }) => return Ok(Vec::new()),
         Err(e) => return Err(e.to_string()),
     };
+    let names: Vec<&str> = functions.iter().map(|f| f.0).collect();
+    let all = klp_diff::function_signatures(&bin, &names).map_err(|e| e.to_string())?;
     let mut problems = Vec::new();
     for &(name, addr, code) in functions {
-        let sigs = klp_diff::function_signatures(&bin, name).map_err(|e| e.to_string())?;
+        let sigs = all.get(name).map_or(&[][..], Vec::as_slice);
         let chosen = match addr.and_then(|a| sigs.iter().find(|(pc, _)| *pc == a)) {
             Some((_, sig)) => Some(sig),
             // Without an address, only if every function of that name has

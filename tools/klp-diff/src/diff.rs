@@ -469,17 +469,7 @@ fn replacements<'b>(
     wanted: Vec<(FunctionRef, Why, Item<'b>)>,
     opts: &Options,
 ) -> Result<Vec<Replacement>> {
-    let old_names: BTreeSet<&[u8]> = o
-        .bin
-        .syms
-        .iter()
-        .filter(|s| matches!(s.kind, SymKind::Func | SymKind::Object) && s.section.is_some())
-        .map(|s| s.name)
-        .collect();
-    let cx = facts::Context {
-        exports: &opts.exports,
-        old_names: &old_names,
-    };
+    let cx = facts::Context::new(o.bin, n.bin, &opts.exports);
     let sympos = |name: &[u8], i: u32| n.sympos.of(name, i);
     let mut out = Vec::new();
     for (func, why, item) in wanted {

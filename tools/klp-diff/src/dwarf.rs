@@ -900,25 +900,22 @@ impl<'a> Scratch<'a> {
 }
 
 fn is_type_tag(tag: dw::DwTag) -> bool {
-    matches!(
-        tag,
-        dw::DW_TAG_structure_type
-            | dw::DW_TAG_class_type
-            | dw::DW_TAG_union_type
-            | dw::DW_TAG_enumeration_type
-            | dw::DW_TAG_typedef
-            | dw::DW_TAG_base_type
-            | dw::DW_TAG_unspecified_type
-            | dw::DW_TAG_pointer_type
-            | dw::DW_TAG_reference_type
-            | dw::DW_TAG_const_type
-            | dw::DW_TAG_volatile_type
-            | dw::DW_TAG_restrict_type
-            | dw::DW_TAG_atomic_type
-            | dw::DW_TAG_array_type
-            | dw::DW_TAG_subroutine_type
-            | dw::DW_TAG_ptr_to_member_type
-    )
+    is_aggregate(tag)
+        || matches!(
+            tag,
+            dw::DW_TAG_typedef
+                | dw::DW_TAG_base_type
+                | dw::DW_TAG_unspecified_type
+                | dw::DW_TAG_pointer_type
+                | dw::DW_TAG_reference_type
+                | dw::DW_TAG_const_type
+                | dw::DW_TAG_volatile_type
+                | dw::DW_TAG_restrict_type
+                | dw::DW_TAG_atomic_type
+                | dw::DW_TAG_array_type
+                | dw::DW_TAG_subroutine_type
+                | dw::DW_TAG_ptr_to_member_type
+        )
 }
 
 pub(crate) fn is_aggregate(tag: dw::DwTag) -> bool {

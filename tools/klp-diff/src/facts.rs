@@ -115,10 +115,44 @@ pub struct Replacement {
 }
 
 /// Names the caller says are exported besides the input's own export
-/// tables (a `Module.symvers`), and the old build's names.
+/// tables (a `Module.symvers`), the names the new build itself exports,
+/// and the old build's names.
 pub(crate) struct Context<'x> {
     pub(crate) exports: &'x std::collections::BTreeSet<String>,
-    pub(crate) old_names: &'x std::collections::BTreeSet<&'x [u8]>,
+    pub(crate) exported_here: std::collections::BTreeSet<&'x [u8]>,
+    pub(crate) old_names: std::collections::BTreeSet<&'x [u8]>,
+}
+
+impl<'x> Context<'x> {
+    /// The context of comparing `old` with `new`.
+    pub(crate) fn new(
+        old: &'x Binary<'_>,
+        new: &'x Binary<'_>,
+        exports: &'x std::collections::BTreeSet<String>,
+    ) -> Self {
+        // `EXPORT_SYMBOL` leaves a `__ksymtab_` symbol in linked images,
+        // `__export_symbol_` in objects.
+        let exported_here = new
+            .syms
+            .iter()
+            .filter_map(|s| {
+                s.name
+                    .strip_prefix(b"__ksymtab_")
+                    .or_else(|| s.name.strip_prefix(b"__export_symbol_"))
+            })
+            .collect();
+        let old_names = old
+            .syms
+            .iter()
+            .filter(|s| matches!(s.kind, SymKind::Func | SymKind::Object) && s.section.is_some())
+            .map(|s| s.name)
+            .collect();
+        Self {
+            exports,
+            exported_here,
+            old_names,
+        }
+    }
 }
 
 /// Symbols that belong to how code is compiled, not to what it does
@@ -163,16 +197,6 @@ fn referenced(bin: &Binary<'_>, r: &Reloc) -> Option<u32> {
     }
 }
 
-/// Whether the input itself exports `name` (`EXPORT_SYMBOL` leaves a
-/// `__ksymtab_` symbol in linked images, `__export_symbol_` in objects).
-fn exported_here(bin: &Binary<'_>, name: &[u8]) -> bool {
-    bin.syms.iter().any(|s| {
-        [&b"__ksymtab_"[..], b"__export_symbol_"].iter().any(|p| {
-            s.name.len() == p.len() + name.len() && s.name.starts_with(p) && s.name.ends_with(name)
-        })
-    })
-}
-
 /// The replacement of the function `sym` of `bin` (the new build), whose
 /// DWARF entry is `die` of `unit`, if known.
 pub(crate) fn describe(
@@ -207,7 +231,7 @@ pub(crate) fn describe(
         }
         let name = String::from_utf8_lossy(t.name).into_owned();
         let defined = t.section.is_some();
-        let reach = if exported_here(bin, t.name) || cx.exports.contains(&name) {
+        let reach = if cx.exported_here.contains(t.name) || cx.exports.contains(&name) {
             Reach::Exported
         } else if !cx.old_names.contains(t.name) && defined {
             Reach::New
@@ -237,19 +261,25 @@ pub(crate) fn describe(
     Ok((signature, refs))
 }
 
-/// The signatures of the out-of-line functions named `name` in `bin`
-/// (several for same-named local functions), with their addresses (in a
-/// relocatable object, addresses the engine gave its sections), from
-/// DWARF. Fails with [`crate::Error::NoDwarf`] from `Binary::parse` already
-/// if `bin` has none.
-pub fn function_signatures(bin: &Binary<'_>, name: &str) -> Result<Vec<(u64, Signature)>> {
+/// For each of `names`, the signatures of the out-of-line functions of
+/// that name in `bin` (several for same-named local functions), with their
+/// addresses (in a relocatable object, addresses the engine gave its
+/// sections), from DWARF: one pass over it for all the names.
+pub fn function_signatures(
+    bin: &Binary<'_>,
+    names: &[&str],
+) -> Result<std::collections::BTreeMap<String, Vec<(u64, Signature)>>> {
     let dwarf = Dwarf::new(bin)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let [sum] = crate::dwarf::summarize([&dwarf], threads)?;
-    let mut out = Vec::new();
-    for f in sum.funcs.iter().filter(|f| f.name == name.as_bytes()) {
-        let view = UnitView::open(&dwarf, f.unit)?;
-        out.push((f.pc, view.signature_parts(f.die)?));
+    let mut out = std::collections::BTreeMap::new();
+    for &name in names {
+        let mut sigs = Vec::new();
+        for f in sum.funcs.iter().filter(|f| f.name == name.as_bytes()) {
+            let view = UnitView::open(&dwarf, f.unit)?;
+            sigs.push((f.pc, view.signature_parts(f.die)?));
+        }
+        out.insert(name.to_string(), sigs);
     }
     Ok(out)
 }

@@ -52,6 +52,6 @@ pub fn list(root: &Path, release: &str) -> Result<(Vec<PatchFile>, Vec<anyhow::E
             Err(e) => bad.push(e),
         }
     }
-    patches.sort_by(|a, b| (a.version, &a.name).cmp(&(b.version, &b.name)));
+    patches.sort_by(|a, b| (a.meta.version, &a.name).cmp(&(b.meta.version, &b.name)));
     Ok((patches, bad))
 }

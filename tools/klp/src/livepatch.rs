@@ -21,7 +21,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The metadata of a loaded klp-rs patch module.
+/// The metadata of a klp-rs patch module: of a loaded one (sysfs), or of
+/// a module file (`.modinfo`, see `modinfo::PatchFile`).
 #[derive(Clone, Debug)]
 pub struct Metadata {
     /// Rises along a cumulative series.

@@ -5,7 +5,7 @@
 //! (`srctree/include/linux/moduleparam.h`: `__MODULE_INFO`); a key may be
 //! repeated (`klp_cve=`, `klp_bug=`).
 
-use crate::date::Date;
+use crate::livepatch::Metadata;
 use anyhow::{bail, Context, Result};
 use object::{Object, ObjectSection};
 use std::path::{Path, PathBuf};
@@ -79,20 +79,10 @@ pub struct PatchFile {
     pub path: PathBuf,
     /// The module name (`name=`, else the file name with `-` as `_`).
     pub name: String,
-    /// `klp_version=`: rises along a cumulative series.
-    pub version: u32,
-    /// `klp_kernel=`: the kernel release the patch is built for.
-    pub kernel: String,
-    /// `klp_released=`: the release date of that kernel.
-    pub released: Option<Date>,
-    /// `klp_cve=`, one per CVE.
-    pub cves: Vec<String>,
-    /// `klp_bug=`, one per bug reference.
-    pub bugs: Vec<String>,
-    /// `klp_seed=Y`: the empty initial patch of a kernel build.
-    pub seed: bool,
-    /// `description=`.
-    pub description: Option<String>,
+    /// `klp_version=`, `klp_kernel=`, `klp_released=`, `klp_cve=` (one per
+    /// CVE), `klp_bug=`, `klp_seed=Y` and `description=` (empty if none):
+    /// what the loaded module shows under `/sys/module/<name>/klp_rs/`.
+    pub meta: Metadata,
 }
 
 impl PatchFile {
@@ -141,13 +131,15 @@ impl PatchFile {
         Ok(PatchFile {
             path: path.to_path_buf(),
             name,
-            version,
-            kernel,
-            released,
-            cves: info.all("klp_cve").map(str::to_string).collect(),
-            bugs: info.all("klp_bug").map(str::to_string).collect(),
-            seed,
-            description: info.get("description").map(str::to_string),
+            meta: Metadata {
+                version,
+                kernel,
+                released,
+                cves: info.all("klp_cve").map(str::to_string).collect(),
+                bugs: info.all("klp_bug").map(str::to_string).collect(),
+                seed,
+                description: info.get("description").unwrap_or_default().to_string(),
+            },
         })
     }
 }

@@ -74,10 +74,10 @@ pub fn plan(ctx: &mut Ctx, lp: &Livepatch) -> Result<Vec<Action>> {
     }
     let earlier = files
         .iter()
-        .filter(|f| f.version < meta.version && f.name != active.name)
-        .max_by_key(|f| f.version);
+        .filter(|f| f.meta.version < meta.version && f.name != active.name)
+        .max_by_key(|f| f.meta.version);
     let Some(earlier) = earlier else {
-        let versions: Vec<String> = files.iter().map(|f| f.version.to_string()).collect();
+        let versions: Vec<String> = files.iter().map(|f| f.meta.version.to_string()).collect();
         bail!(
             "nothing to downgrade to: `{}` holds no patch for kernel {} below version {} of \
              `{}` (installed versions: {})",
@@ -105,7 +105,7 @@ pub fn plan(ctx: &mut Ctx, lp: &Livepatch) -> Result<Vec<Action>> {
     if livepatch::module_loaded(ctx.root(), &earlier.name) {
         actions.push(Action::Unload {
             name: earlier.name.clone(),
-            version: earlier.version,
+            version: earlier.meta.version,
         });
     }
     actions.push(Action::Load(earlier.clone()));

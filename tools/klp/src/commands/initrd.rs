@@ -95,11 +95,11 @@ fn initrd(ctx: &mut Ctx, args: &Args) -> Result<Vec<Entry>> {
             );
         };
         let active_version = patch.meta.as_ref().map(|m| m.version);
-        if active_version != Some(file.version) {
+        if active_version != Some(file.meta.version) {
             bail!(
                 "`{}` is version {} of patch `{}`, the active one is version {}",
                 file.path.display(),
-                file.version,
+                file.meta.version,
                 patch.name,
                 crate::output::opt(active_version)
             );
@@ -110,7 +110,7 @@ fn initrd(ctx: &mut Ctx, args: &Args) -> Result<Vec<Entry>> {
         archive.file(&path, &data);
         entries.push(Entry {
             patch: patch.name.clone(),
-            version: file.version,
+            version: file.meta.version,
             file: file.path.clone(),
             path,
             archive: args.output.clone(),

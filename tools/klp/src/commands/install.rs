@@ -35,19 +35,19 @@ fn install(ctx: &mut Ctx, args: &Args) -> Result<Option<Step>> {
         fs::read(&args.file).with_context(|| format!("cannot read `{}`", args.file.display()))?;
     let patch =
         PatchFile::from_bytes(&args.file, &data).context("it is not a klp-rs patch module")?;
-    let dir = installed::dir(ctx.root(), &patch.kernel);
+    let dir = installed::dir(ctx.root(), &patch.meta.kernel);
     let dest = dir.join(format!("{}.ko", patch.name));
-    let (others, _) = installed::list(ctx.root(), &patch.kernel)?;
+    let (others, _) = installed::list(ctx.root(), &patch.meta.kernel)?;
     if let Some(o) = others
         .iter()
-        .find(|o| o.path != dest && (o.name == patch.name || o.version == patch.version))
+        .find(|o| o.path != dest && (o.name == patch.name || o.meta.version == patch.meta.version))
     {
         bail!(
             "`{}` already holds patch `{}` version {} for kernel {}",
             o.path.display(),
             o.name,
-            o.version,
-            o.kernel
+            o.meta.version,
+            o.meta.kernel
         );
     }
     match fs::read(&dest) {
@@ -55,7 +55,7 @@ fn install(ctx: &mut Ctx, args: &Args) -> Result<Option<Step>> {
             ctx.note(&format!(
                 "patch `{}` (version {}) is already installed as `{}`",
                 patch.name,
-                patch.version,
+                patch.meta.version,
                 dest.display()
             ))?;
             return Ok(None);
@@ -69,10 +69,10 @@ fn install(ctx: &mut Ctx, args: &Args) -> Result<Option<Step>> {
         Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", dest.display())),
     }
     if let Ok(running) = installed::running_release(ctx.root()) {
-        if running != patch.kernel {
+        if running != patch.meta.kernel {
             ctx.note(&format!(
                 "note: patch `{}` is for kernel {}, not for the running kernel {running}",
-                patch.name, patch.kernel
+                patch.name, patch.meta.kernel
             ))?;
         }
     }
@@ -87,7 +87,7 @@ fn install(ctx: &mut Ctx, args: &Args) -> Result<Option<Step>> {
     Ok(Some(Step {
         action: "install",
         patch: patch.name,
-        version: Some(patch.version),
+        version: Some(patch.meta.version),
         file: Some(dest),
         dry_run: false,
     }))

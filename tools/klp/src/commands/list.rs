@@ -58,12 +58,12 @@ pub fn exec(ctx: &mut Ctx, _args: &Args) -> Result<u8> {
         };
         records.push(Installed {
             name: f.name,
-            version: f.version,
-            kernel: f.kernel,
-            seed: f.seed,
+            version: f.meta.version,
+            kernel: f.meta.kernel,
+            seed: f.meta.seed,
             state,
             file: (ctx.verbose >= 1).then_some(f.path),
-            cves: (ctx.verbose >= 1).then_some(f.cves),
+            cves: (ctx.verbose >= 1).then_some(f.meta.cves),
         });
     }
     let none = format!(

@@ -32,11 +32,11 @@ fn load(ctx: &mut Ctx, args: &Args) -> Result<Step> {
     let lp = Livepatch::open(ctx.root())?;
     let file = super::resolve(ctx, &args.patch)?;
     let release = installed::running_release(ctx.root())?;
-    if file.kernel != release {
+    if file.meta.kernel != release {
         bail!(
             "patch `{}` is built for kernel {}, this kernel is {release}",
             file.name,
-            file.kernel
+            file.meta.kernel
         );
     }
     super::ensure_not_loaded(ctx, &lp, &file.name)?;

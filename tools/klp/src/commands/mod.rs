@@ -107,7 +107,7 @@ impl Step {
         Step {
             action: "load",
             patch: file.name.clone(),
-            version: Some(file.version),
+            version: Some(file.meta.version),
             file: Some(file.path.clone()),
             dry_run,
         }

@@ -342,13 +342,13 @@ impl klp::sys::Kernel for FakeKernel {
         }
         let meta = Meta {
             name: p.name,
-            version: p.version,
-            kernel: p.kernel,
-            released: p.released.map(|d| d.to_string()).unwrap_or_default(),
-            cves: p.cves,
-            bugs: p.bugs,
-            seed: p.seed,
-            description: p.description.unwrap_or_default(),
+            version: p.meta.version,
+            kernel: p.meta.kernel,
+            released: p.meta.released.map(|d| d.to_string()).unwrap_or_default(),
+            cves: p.meta.cves,
+            bugs: p.meta.bugs,
+            seed: p.meta.seed,
+            description: p.meta.description,
         };
         tree.patch(&Patch {
             transition: self.stuck,

@@ -27,13 +27,18 @@ fn reads_a_patch() {
     let meta = Meta::series(3, "7.3.4");
     let p = PatchFile::from_bytes(Path::new("/x/klp-rs-v3.ko"), &meta.ko()).unwrap();
     assert_eq!(
-        (p.name.as_str(), p.version, p.kernel.as_str(), p.seed),
+        (
+            p.name.as_str(),
+            p.meta.version,
+            p.meta.kernel.as_str(),
+            p.meta.seed
+        ),
         ("klp_rs_v3", 3, "7.3.4", false)
     );
-    assert_eq!(p.released.unwrap().to_string(), "2026-03-01");
-    assert_eq!(p.cves, ["CVE-2026-1002", "CVE-2026-1003"]);
-    assert_eq!(p.bugs, ["bug#13"]);
-    assert_eq!(p.description.as_deref(), Some("klp-rs cumulative patch 3"));
+    assert_eq!(p.meta.released.unwrap().to_string(), "2026-03-01");
+    assert_eq!(p.meta.cves, ["CVE-2026-1002", "CVE-2026-1003"]);
+    assert_eq!(p.meta.bugs, ["bug#13"]);
+    assert_eq!(p.meta.description, "klp-rs cumulative patch 3");
 
     // Without `name=`, the file name with `-` as `_`.
     let elf = module_elf(&[
@@ -43,7 +48,7 @@ fn reads_a_patch() {
     ]);
     let p = PatchFile::from_bytes(Path::new("/x/klp-rs-v1.ko"), &elf).unwrap();
     assert_eq!(
-        (p.name.as_str(), p.released, p.seed),
+        (p.name.as_str(), p.meta.released, p.meta.seed),
         ("klp_rs_v1", None, false)
     );
 }
@@ -125,8 +130,8 @@ int patched(void) { return 0; }
     }
     let p = PatchFile::read(&o).unwrap();
     assert_eq!(
-        (p.name.as_str(), p.version, p.kernel.as_str()),
+        (p.name.as_str(), p.meta.version, p.meta.kernel.as_str()),
         ("gcc_patch", 7, "7.3.4")
     );
-    assert_eq!(p.cves, ["CVE-2026-1", "CVE-2026-2"]);
+    assert_eq!(p.meta.cves, ["CVE-2026-1", "CVE-2026-2"]);
 }
