@@ -8,9 +8,10 @@
 //! 2. writes the patch skeleton of that diff and checks it is the one
 //!    checked in for the arch (`kmod/fixes/<name>.<arch>.skeleton`), which
 //!    the patch (`kmod/fixes/klp_fix_<name>.rs`) was written from;
-//! 3. builds a kernel from the source with the diff reverted (the tree
-//!    "without" the fix is a hard-linked copy of the package's, each
-//!    changed file written anew), the patch against it, and boots it with
+//! 3. derives a kernel without the fix from the cached one (its build
+//!    copied, the changed units compiled from a hard-linked copy of the
+//!    source with the diff reverted, relinked), builds the patch against
+//!    it, and boots it with
 //!    the suite `fix-<name>`: the bug, the patch loaded, the fix at work,
 //!    the patch removed, the bug back.
 
@@ -242,7 +243,7 @@ fn run_guest(
     fix: &Fix,
     accel: qemu::Accel,
 ) -> Result<qemu::Outcome> {
-    let without = kernel::build_without(cache, tc, arch, Some(fix))?;
+    let without = fix.kernel_without(cache, tc, arch)?;
     modules::build_fixes(cache, tc, &without, modules::Lint::DenyWarnings)?;
     let kos = modules::build_fixes(cache, tc, &without, modules::Lint::No)?;
     let name = module_name(fix);
@@ -253,7 +254,7 @@ fn run_guest(
     if kos.is_empty() {
         bail!("`kmod/fixes/` built no `{name}.ko`");
     }
-    let guest = qemu::Guest::with_modules(cache, without, &kos)?;
+    let guest = qemu::Guest::with_modules(cache, without, &kos, Vec::new())?;
     let suite = format!("fix-{}", fix.name);
     guest.run_suite(cache, &suite, accel, qemu::suite_timeout(&suite))
 }
@@ -287,6 +288,26 @@ impl Fix {
             .find(|(i, _)| *i == 0 || self.diff.as_bytes()[i - 1] == b'\n')
             .map_or(0, |(i, _)| i);
         &self.diff[start..]
+    }
+
+    /// The kernel of `arch` built without this fix: the cached kernel with
+    /// the units the fix changes compiled from [`Fix::reverted_tree`].
+    pub fn kernel_without(
+        &self,
+        cache: &Cache,
+        tc: &setup::Toolchain,
+        arch: Arch,
+    ) -> Result<kernel::Kernel> {
+        let base = kernel::build(cache, tc, arch)?;
+        let variant = kernel::Variant {
+            label: format!("without-{}", self.name),
+            key: self.hunks_text().to_string(),
+            change: kernel::Change::Units {
+                tree: self.reverted_tree(cache, &tc.source)?,
+                files: self.files()?,
+            },
+        };
+        kernel::derive(cache, tc, &base, &variant)
     }
 
     /// The source files the fix changes, relative to the tree.

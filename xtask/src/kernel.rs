@@ -3,7 +3,7 @@
 //! pinned Rust toolchain into a cache directory keyed by everything that
 //! shapes the build, so that a second call is a no-op.
 
-use crate::{arch::Arch, cache::Cache, fix::Fix, kconfig, repo_root, run, setup};
+use crate::{arch::Arch, cache::Cache, kconfig, repo_root, run, setup};
 use anyhow::{bail, Context, Result};
 use std::{
     path::{Path, PathBuf},
@@ -14,28 +14,6 @@ use std::{
 const RECIPE: &str = "klp-rs kernel recipe 1";
 /// Written into the build directory once a build has fully succeeded.
 const STAMP: &str = "klp-rs-built";
-
-/// `cargo xtask kernel`.
-#[derive(clap::Args, Debug)]
-pub struct KernelCmd {
-    /// Guest architecture.
-    #[arg(long, default_value = "x86_64")]
-    arch: Arch,
-    /// Build from the source with this fix of `kmod/fixes/` reverted
-    /// (`sysctl_negate`): a kernel that still has the bug.
-    #[arg(long, value_name = "FIX")]
-    without: Option<String>,
-}
-
-impl KernelCmd {
-    pub fn run(self, cache: &Cache) -> Result<()> {
-        let tc = setup::ensure(cache, false)?;
-        let fix = self.without.as_deref().map(Fix::load).transpose()?;
-        let kernel = build_without(cache, &tc, self.arch, fix.as_ref())?;
-        println!("{}", kernel.image.display());
-        Ok(())
-    }
-}
 
 /// A built kernel tree.
 #[derive(Clone, Debug)]
@@ -91,31 +69,8 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Configures and builds the kernel for `arch`, unless the cache has it.
 pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel> {
-    build_without(cache, tc, arch, None)
-}
-
-/// The same, from the source with `fix` reverted (a kernel that still has
-/// the bug a fix of `kmod/fixes/` removed); a build of its own.
-pub fn build_without(
-    cache: &Cache,
-    tc: &setup::Toolchain,
-    arch: Arch,
-    fix: Option<&Fix>,
-) -> Result<Kernel> {
     let fragments = fragments(arch)?;
     let mut key = format!("{RECIPE}\narch {arch}\n{}", tc.fingerprint);
-    let source = match fix {
-        None => tc.source.clone(),
-        Some(fix) => {
-            key.push_str(&format!("without {}\n{}", fix.name, fix.hunks_text()));
-            fix.reverted_tree(cache, &tc.source)?
-        }
-    };
-    // Names the build in messages and logs.
-    let label = match fix {
-        None => arch.to_string(),
-        Some(fix) => format!("{arch}-without-{}", fix.name),
-    };
     // The key holds what the fragments say, not where the checkout is, so
     // that every clone on this machine shares one build.
     for (path, text) in &fragments {
@@ -130,8 +85,49 @@ pub fn build_without(
         image: dir.join(arch.image()),
         dir: dir.clone(),
     };
-    // One build per directory at a time: another command (or CI run) sharing
-    // the cache may be building this very kernel; wait for it.
+    let label = arch.to_string();
+    let _lock = lock(cache, &dir)?;
+    if is_built(&kernel) {
+        eprintln!("==> kernel {label} is up to date: {}", dir.display());
+        return Ok(kernel);
+    }
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("klp-rs-key.txt"), &key)?;
+    let logs = cache.logs();
+    let make = |target: &[&str]| make_tree(tc, arch, &tc.source, &dir, target);
+    run::logged(
+        &format!("configuring {label}: tinyconfig"),
+        &mut make(&["tinyconfig"])?,
+        &logs.join(format!("kernel-{label}-tinyconfig.log")),
+    )?;
+    let text: String = fragments.iter().map(|(_, text)| text.as_str()).collect();
+    configure(
+        cache,
+        &kernel,
+        &tc.source,
+        (&label, &text),
+        &mut make(&["olddefconfig"])?,
+    )?;
+    run::logged(
+        "checking the kernel's Rust requirements (make rustavailable)",
+        &mut make(&["rustavailable"])?,
+        &logs.join(format!("kernel-{label}-rustavailable.log")),
+    )?;
+    make_all(
+        cache,
+        &kernel,
+        &label,
+        "10 to 20 minutes on 2 cores",
+        &mut make(&[])?,
+    )?;
+    std::fs::write(dir.join(STAMP), &key)?;
+    Ok(kernel)
+}
+
+/// Holds the lock of the build directory `dir`: one build per directory at
+/// a time. Another command (or CI run) sharing the cache may be building
+/// this very kernel; wait for it.
+fn lock(cache: &Cache, dir: &Path) -> Result<std::fs::File> {
     std::fs::create_dir_all(cache.builds())?;
     let lock_path = dir.with_extension("lock");
     let lock = std::fs::File::create(&lock_path)
@@ -141,64 +137,80 @@ pub fn build_without(
         lock.lock()
             .with_context(|| format!("cannot lock `{}`", lock_path.display()))?;
     }
-    if dir.join(STAMP).is_file() && kernel.image.is_file() {
-        eprintln!("==> kernel {label} is up to date: {}", dir.display());
-        return Ok(kernel);
-    }
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("klp-rs-key.txt"), &key)?;
-    let logs = cache.logs();
-    let overrides = bindgen_overrides(arch, &source)?;
-    let make = |target: &[&str]| {
-        let mut cmd = tc.command("make");
-        cmd.arg("-C")
-            .arg(&source)
-            .arg(format!("O={}", dir.display()))
-            .arg(format!("ARCH={}", arch.kernel_arch()))
-            .args(arch.cross_compile().map(|p| format!("CROSS_COMPILE={p}")))
-            .args(&overrides)
-            .args(target);
-        cmd
-    };
+    Ok(lock)
+}
 
-    run::logged(
-        &format!("configuring {label}: tinyconfig"),
-        &mut make(&["tinyconfig"]),
-        &logs.join(format!("kernel-{label}-tinyconfig.log")),
-    )?;
-    let config_path = dir.join(".config");
+fn is_built(kernel: &Kernel) -> bool {
+    kernel.dir.join(STAMP).is_file() && kernel.image.is_file()
+}
+
+/// `make` of the kernel `source` into `dir` for `arch`, with the toolchain.
+fn make_tree(
+    tc: &setup::Toolchain,
+    arch: Arch,
+    source: &Path,
+    dir: &Path,
+    target: &[&str],
+) -> Result<Command> {
+    let mut cmd = tc.command("make");
+    cmd.arg("-C")
+        .arg(source)
+        .arg(format!("O={}", dir.display()))
+        .arg(format!("ARCH={}", arch.kernel_arch()))
+        .args(arch.cross_compile().map(|p| format!("CROSS_COMPILE={p}")))
+        .args(bindgen_overrides(arch, source)?)
+        .args(target);
+    Ok(cmd)
+}
+
+/// Appends `fragment` to the kernel's `.config`, runs `olddefconfig`, and
+/// fails naming every option of the fragment Kconfig dropped and the
+/// dependency it lacks.
+fn configure(
+    cache: &Cache,
+    kernel: &Kernel,
+    source: &Path,
+    (label, fragment): (&str, &str),
+    olddefconfig: &mut Command,
+) -> Result<()> {
+    let config_path = kernel.dir.join(".config");
     let mut config = std::fs::read_to_string(&config_path)?;
-    let mut wanted = kconfig::Options::new();
-    for (_, text) in &fragments {
-        config.push_str(text);
-        wanted.extend(kconfig::parse(text));
-    }
+    config.push_str(fragment);
     std::fs::write(&config_path, config)?;
     run::logged(
         &format!("configuring {label}: fragments + olddefconfig"),
-        &mut make(&["olddefconfig"]),
-        &logs.join(format!("kernel-{label}-olddefconfig.log")),
+        olddefconfig,
+        &cache
+            .logs()
+            .join(format!("kernel-{label}-olddefconfig.log")),
     )?;
+    let wanted = kconfig::parse(fragment);
     let final_config = kconfig::parse(&std::fs::read_to_string(&config_path)?);
     let dropped = kconfig::dropped(&wanted, &final_config);
     if !dropped.is_empty() {
-        let report = kconfig::explain(&dropped, &final_config, &source)?;
+        let report = kconfig::explain(&dropped, &final_config, source)?;
         bail!(
-            "Kconfig dropped {} option(s) of the fragments in qemu/configs/ for {arch}:\n{report}  config: {}",
+            "Kconfig dropped {} option(s) of the fragments in qemu/configs/ for {label}:\n{report}  config: {}",
             dropped.len(),
             config_path.display()
         );
     }
-    run::logged(
-        "checking the kernel's Rust requirements (make rustavailable)",
-        &mut make(&["rustavailable"]),
-        &logs.join(format!("kernel-{label}-rustavailable.log")),
-    )?;
+    Ok(())
+}
+
+/// `make -jN` (everything), then checks the image is there.
+fn make_all(
+    cache: &Cache,
+    kernel: &Kernel,
+    label: &str,
+    how_long: &str,
+    make: &mut Command,
+) -> Result<()> {
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     run::logged(
-        &format!("building the {label} kernel with {jobs} jobs (about 3 minutes on 2 cores)"),
-        &mut make(&[&format!("-j{jobs}")]),
-        &logs.join(format!("kernel-{label}-build.log")),
+        &format!("building the {label} kernel with {jobs} jobs ({how_long})"),
+        make.arg(format!("-j{jobs}")),
+        &cache.logs().join(format!("kernel-{label}-build.log")),
     )?;
     if !kernel.image.is_file() {
         bail!(
@@ -206,8 +218,180 @@ pub fn build_without(
             kernel.image.display()
         );
     }
+    Ok(())
+}
+
+/// A kernel that differs from the cached build of its arch by a few units
+/// or a config option: built from a copy of that build, not from scratch.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    /// Names the build in messages and logs (`without-sysctl_negate`).
+    pub label: String,
+    /// What the variant depends on beyond its base (part of the cache key).
+    pub key: String,
+    pub change: Change,
+}
+
+/// What a [`Variant`] changes.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Options added to `.config` (`CONFIG_X=y` lines; each must survive
+    /// `olddefconfig`); Kbuild recompiles what depends on them.
+    Config(String),
+    /// C units (paths relative to the tree) compiled from `tree`, a copy of
+    /// the source where they differ, with the base's own command lines.
+    Units { tree: PathBuf, files: Vec<String> },
+}
+
+/// The kernel `base` changed by `variant`, cached like any build: its build
+/// directory copied, the change applied, and Kbuild run again to recompile
+/// what depends on it and relink.
+pub fn derive(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    base: &Kernel,
+    variant: &Variant,
+) -> Result<Kernel> {
+    let base_name = base
+        .dir
+        .file_name()
+        .context("a kernel build directory has a name")?
+        .to_string_lossy();
+    let key = format!(
+        "{RECIPE}\nbase {base_name}\nvariant {}\n{}",
+        variant.label, variant.key
+    );
+    let arch = base.arch;
+    let dir = cache
+        .builds()
+        .join(format!("{arch}-{:016x}", fnv1a(key.as_bytes())));
+    let kernel = Kernel {
+        arch,
+        image: dir.join(arch.image()),
+        dir: dir.clone(),
+    };
+    let label = format!("{arch}-{}", variant.label);
+    let _lock = lock(cache, &dir)?;
+    if is_built(&kernel) {
+        eprintln!("==> kernel {label} is up to date: {}", dir.display());
+        return Ok(kernel);
+    }
+    copy_build(base, &dir)?;
+    std::fs::write(dir.join("klp-rs-key.txt"), &key)?;
+    let make = |target: &[&str]| make_tree(tc, arch, &tc.source, &dir, target);
+    match &variant.change {
+        Change::Config(fragment) => {
+            configure(
+                cache,
+                &kernel,
+                &tc.source,
+                (&label, fragment),
+                &mut make(&["olddefconfig"])?,
+            )?;
+        }
+        Change::Units { tree, files } => {
+            for file in files {
+                recompile(base, &kernel, &tc.source, tree, file)?;
+            }
+        }
+    }
+    make_all(
+        cache,
+        &kernel,
+        &label,
+        "what the change touches, and a relink",
+        &mut make(&[])?,
+    )?;
     std::fs::write(dir.join(STAMP), &key)?;
     Ok(kernel)
+}
+
+/// Copies the build directory of `base` to `dir` (timestamps kept, so that
+/// Kbuild sees nothing out of date), without the outputs of checkouts.
+fn copy_build(base: &Kernel, dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot remove the partial build `{}`", dir.display()))?;
+    }
+    eprintln!(
+        "==> copying the build `{}` to `{}`",
+        base.dir.display(),
+        dir.display()
+    );
+    run::output(
+        Command::new("cp")
+            .args(["-a", "--reflink=auto"])
+            .arg(&base.dir)
+            .arg(dir),
+    )
+    .with_context(|| format!("copying `{}`", base.dir.display()))?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with("klp-rs-checkout-") {
+            std::fs::remove_dir_all(&path)?;
+        } else if name == STAMP {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Compiles `file` (`kernel/sysctl.c`) of `tree` into the object of
+/// `kernel` with the base build's own command (from its `.cmd` file, which
+/// stays as it is: Kbuild then sees an object newer than its source and
+/// relinks it). `__FILE__` and the DWARF name the file as the base does.
+fn recompile(base: &Kernel, kernel: &Kernel, source: &Path, tree: &Path, file: &str) -> Result<()> {
+    let Some(stem) = file.strip_suffix(".c") else {
+        bail!(
+            "`{file}` is not a C file: a kernel derived by recompiling units can only change \
+             `.c` files (a changed header changes every unit that includes it)"
+        );
+    };
+    let (unit_dir, name) = stem.rsplit_once('/').unwrap_or((".", stem));
+    let cmd_file = kernel.dir.join(format!("{unit_dir}/.{name}.o.cmd"));
+    let saved = std::fs::read_to_string(&cmd_file).with_context(|| {
+        format!(
+            "cannot read `{}`: `{file}` is not built into this kernel",
+            cmd_file.display()
+        )
+    })?;
+    let prefix = format!("savedcmd_{stem}.o := ");
+    let command = saved
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .with_context(|| format!("`{}` holds no compile command", cmd_file.display()))?;
+    let original = format!(" {}/{file}", source.display());
+    if !command.contains(&original) {
+        bail!(
+            "the compile command of `{file}` in `{}` does not name `{}`",
+            cmd_file.display(),
+            original.trim()
+        );
+    }
+    let (tree, source) = (tree.display(), source.display());
+    let command = command.replace(&original, &format!(" {tree}/{file}"))
+        + &format!(" -fmacro-prefix-map={tree}/= -fdebug-prefix-map={tree}={source}");
+    run::output(
+        Command::new("sh")
+            .current_dir(&kernel.dir)
+            .arg("-c")
+            .arg(&command),
+    )
+    .with_context(|| format!("compiling `{tree}/{file}` into `{}`", kernel.dir.display()))?;
+    // The dependency file Kbuild would have folded into the `.cmd` file.
+    let depfile = kernel.dir.join(format!("{unit_dir}/.{name}.o.d"));
+    if depfile.exists() {
+        std::fs::remove_file(&depfile)?;
+    }
+    let object = format!("{stem}.o");
+    if std::fs::read(base.dir.join(&object))? == std::fs::read(kernel.dir.join(&object))? {
+        bail!(
+            "`{file}` of `{tree}` compiles to the same `{object}` as the source's: the change \
+             does nothing to this kernel"
+        );
+    }
+    Ok(())
 }
 
 /// `make` variables that let the kernel's own bindgen run on `arch`.

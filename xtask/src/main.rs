@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use xtask::{
-    bench, cache::Cache, demo, diff, fix, kernel, modules, own_diff, qemu, seed, setup, test,
-    Failed,
+    bench, cache::Cache, demo, diff, fix, kernel_cmd, modules, own_diff, qemu_cmd, seed, setup,
+    test, Failed,
 };
 
 #[derive(Parser)]
@@ -22,11 +22,11 @@ enum Task {
     /// Install and verify everything the project needs.
     Setup(setup::Setup),
     /// Configure and build a guest kernel (cached).
-    Kernel(kernel::KernelCmd),
+    Kernel(kernel_cmd::KernelCmd),
     /// Build the patch modules under kmod/ against the guest kernel.
     Build(modules::BuildCmd),
     /// Boot a guest and run one scenario suite.
-    Qemu(qemu::QemuCmd),
+    Qemu(qemu_cmd::QemuCmd),
     /// Show a Rust live patch at work in a guest.
     Demo(demo::DemoCmd),
     /// Host tests, lints, and every guest suite.

@@ -1,7 +1,12 @@
 //! `cargo xtask build --arch A`: the patch modules under `kmod/`, built by
 //! Kbuild (`make -C <kernel> M=<repo> MO=<out>`) against the cached kernel.
 
-use crate::{arch::Arch, cache::Cache, kernel, repo_root, run, setup};
+use crate::{
+    arch::Arch,
+    cache::Cache,
+    kernel, repo_root, run, setup,
+    signing::{self, SigningKey},
+};
 use anyhow::{bail, Context, Result};
 use std::{
     path::{Path, PathBuf},
@@ -14,13 +19,25 @@ pub struct BuildCmd {
     /// Guest architecture.
     #[arg(long, default_value = "x86_64")]
     arch: Arch,
+    /// Sign with this private key (PEM) instead of the kernel build's own
+    /// `certs/signing_key.pem`.
+    #[arg(long, value_name = "KEY.pem", requires = "sign_cert")]
+    sign_key: Option<PathBuf>,
+    /// The certificate of `--sign-key` (X.509, PEM or DER).
+    #[arg(long, value_name = "CERT.x509", requires = "sign_key")]
+    sign_cert: Option<PathBuf>,
 }
 
 impl BuildCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
+        let key = match (&self.sign_key, &self.sign_cert) {
+            (Some(key), Some(cert)) => Some(SigningKey::named(key, cert)?),
+            _ => None,
+        };
         let tc = setup::ensure(cache, false)?;
         let kernel = kernel::build(cache, &tc, self.arch)?;
-        for ko in build(cache, &tc, &kernel, Lint::No)? {
+        let dir = repo_root();
+        for ko in build_in(cache, &tc, &kernel, Lint::No, &dir, "modules", key.as_ref())? {
             println!("{}", ko.display());
         }
         Ok(())
@@ -42,7 +59,7 @@ pub fn build(
     kernel: &kernel::Kernel,
     lint: Lint,
 ) -> Result<Vec<PathBuf>> {
-    build_in(cache, tc, kernel, lint, &repo_root(), "modules")
+    build_in(cache, tc, kernel, lint, &repo_root(), "modules", None)
 }
 
 /// Builds the patches of real fixes (`kmod/fixes/`, not part of the other
@@ -60,10 +77,12 @@ pub fn build_fixes(
         lint,
         &repo_root().join("kmod/fixes"),
         "fixes",
+        None,
     )
 }
 
-/// Builds the Kbuild tree at `dir` into `klp-rs-<what>[-lint]`.
+/// Builds the Kbuild tree at `dir` into `klp-rs-<what>[-lint]` and, unless
+/// linting, signs every module with `key` (default: the kernel build's).
 fn build_in(
     cache: &Cache,
     tc: &setup::Toolchain,
@@ -71,6 +90,7 @@ fn build_in(
     lint: Lint,
     dir: &Path,
     what: &str,
+    key: Option<&SigningKey>,
 ) -> Result<Vec<PathBuf>> {
     let out = kernel.checkout_dir().join(match lint {
         Lint::No => format!("klp-rs-{what}"),
@@ -107,7 +127,28 @@ fn build_in(
         &mut make,
         &cache.logs().join(format!("{what}-{}.log", kernel.arch)),
     )?;
-    modules_in(&out)
+    let kos = modules_in(&out)?;
+    if lint == Lint::No {
+        let key = match key {
+            Some(key) => key.clone(),
+            None => SigningKey::of_build(kernel)?,
+        };
+        sign_all(kernel, &key, &kos)?;
+    }
+    Ok(kos)
+}
+
+/// Signs each of `kos` (after their post-link step) with `key`.
+pub fn sign_all(kernel: &kernel::Kernel, key: &SigningKey, kos: &[PathBuf]) -> Result<()> {
+    for ko in kos {
+        signing::sign(kernel, key, ko)?;
+    }
+    eprintln!(
+        "==> signed {} module(s) with `{}`",
+        kos.len(),
+        key.key.display()
+    );
+    Ok(())
 }
 
 /// The post-link step of every `.ko` (`tools/klp-convert`), run by Kbuild's

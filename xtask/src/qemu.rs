@@ -23,36 +23,10 @@ const DEFAULT_TIMEOUT_SECS: u64 = 180;
 /// take 15-20 s under TCG here, but a failing script waits up to 60 s at each
 /// step before it gives up, and its report is worth waiting for.
 const SELFTESTS_TIMEOUT_SECS: u64 = 600;
+/// vCPUs of every guest.
+pub const GUEST_CPUS: u32 = 2;
 /// How long a KVM probe boot may take before KVM is declared broken.
 const KVM_PROBE_SECS: u64 = 20;
-
-/// `cargo xtask qemu`.
-#[derive(clap::Args, Debug)]
-pub struct QemuCmd {
-    /// Guest architecture.
-    #[arg(long, default_value = "x86_64")]
-    arch: Arch,
-    /// The scenario to run: a script in `qemu/guest/scenarios/`.
-    #[arg(long, default_value = "smoke")]
-    suite: String,
-    /// Try KVM (only used if a probe boot under KVM works).
-    #[arg(long)]
-    kvm: bool,
-    /// Seconds before a hung guest is killed [default: 180; 600 for the
-    /// `selftests*` suites].
-    #[arg(long)]
-    timeout: Option<u64>,
-}
-
-impl QemuCmd {
-    pub fn run(self, cache: &Cache) -> Result<()> {
-        let guest = Guest::prepare(cache, self.arch)?;
-        let accel = guest.accel(cache, self.kvm)?;
-        let timeout = self.timeout.unwrap_or_else(|| suite_timeout(&self.suite));
-        let outcome = guest.run_suite(cache, &self.suite, accel, timeout)?;
-        outcome.check()
-    }
-}
 
 /// How long a guest running `suite` may take before it is killed, in seconds.
 pub fn suite_timeout(suite: &str) -> u64 {
@@ -166,10 +140,15 @@ impl Guest {
     }
 
     /// A guest of `kernel` (one built without a fix, say) whose initramfs
-    /// holds only `kos` and the `klp` tool.
-    pub fn with_modules(cache: &Cache, kernel: kernel::Kernel, kos: &[PathBuf]) -> Result<Self> {
+    /// holds only `kos`, the `klp` tool and `extra`.
+    pub fn with_modules(
+        cache: &Cache,
+        kernel: kernel::Kernel,
+        kos: &[PathBuf],
+        mut extra: Vec<initramfs::File>,
+    ) -> Result<Self> {
         let arch = kernel.arch;
-        let extra = vec![klp_tool::build(cache, arch)?];
+        extra.push(klp_tool::build(cache, arch)?);
         let initramfs = kernel.checkout_dir().join("klp-rs-initramfs.cpio");
         let tools = guest_tools::ensure(cache, arch)?;
         initramfs::build(&tools.busybox, &tools.bash, kos, &extra, &initramfs)?;
@@ -285,7 +264,17 @@ impl Guest {
             "-no-reboot",
         ])
         .args(self.arch.qemu_machine_args())
-        .args(["-accel", if accel == Accel::Kvm { "kvm" } else { "tcg" }])
+        // Two vCPUs, each a host thread under TCG: patched code runs on
+        // one CPU while the other switches tasks over.
+        .args(["-smp", &GUEST_CPUS.to_string()])
+        .args([
+            "-accel",
+            if accel == Accel::Kvm {
+                "kvm"
+            } else {
+                "tcg,thread=multi"
+            },
+        ])
         .arg("-kernel")
         .arg(&self.kernel.image)
         .arg("-initrd")

@@ -17,7 +17,7 @@
 //! the guest's `/bin/insmod` is `qemu/guest/insmod.c`, built here: busybox's
 //! retries a failed load, which runs a failing module's init twice.
 
-use crate::{cache::Cache, initramfs, kernel, modules, repo_root, run, setup};
+use crate::{cache::Cache, initramfs, kernel, modules, repo_root, run, setup, signing};
 use anyhow::{bail, Context, Result};
 use std::{
     collections::BTreeSet,
@@ -247,7 +247,9 @@ fn build_c_modules(
             .logs()
             .join(format!("selftests-c-modules-{}.log", kernel.arch)),
     )?;
-    modules::modules_in(&out)
+    let kos = modules::modules_in(&out)?;
+    modules::sign_all(kernel, &signing::SigningKey::of_build(kernel)?, &kos)?;
+    Ok(kos)
 }
 
 /// Compiles `source` into the static program `name` for the guest (unless

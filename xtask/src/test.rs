@@ -3,7 +3,8 @@
 //! step failed.
 
 use crate::{
-    arch::Arch, cache::Cache, fix, kernel, modules, own_diff, qemu, repo_root, run, setup, Failed,
+    arch::Arch, cache::Cache, fix, kernel, modules, own_diff, qemu, repo_root, run, setup,
+    signing_suite, Failed,
 };
 use anyhow::Result;
 use std::{process::Command, time::Instant};
@@ -115,6 +116,16 @@ impl TestCmd {
                         outcome.check()
                     });
                 }
+                // Signed modules only: the kernel derived with
+                // `CONFIG_MODULE_SIG_FORCE`.
+                step(format!("{arch} {}", signing_suite::SUITE), &mut || {
+                    let guest = signing_suite::guest(cache, &tc, arch)?;
+                    let suite = signing_suite::SUITE;
+                    let outcome =
+                        guest.run_suite(cache, suite, accel, qemu::suite_timeout(suite))?;
+                    matrix.push(MatrixCell::of(&outcome));
+                    outcome.check()
+                });
                 // Real fixes, live: each in a kernel of its own, built
                 // without the fix.
                 for name in fix::names()? {

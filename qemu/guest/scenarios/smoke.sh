@@ -26,9 +26,18 @@ bad_refused() {
 		file_is /proc/cmdline "$original"
 }
 healthy_log() { ! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'; }
+# The kernel of a distribution: 2 CPUs, and the build's signature on the
+# sample verified (an unsigned module would taint it `E`).
+two_cpus() { file_is /sys/devices/system/cpu/online 0-1; }
+signature_verified() {
+	taint=$(cat /sys/module/livepatch_sample/taint)
+	case $taint in *E*) echo "livepatch_sample taints the kernel '$taint': its signature was not verified"; return 1;; esac
+}
 
-plan 7
+plan 9
+check "the kernel runs on 2 CPUs" two_cpus
 check "livepatch_sample loads" load_sample
+check "its signature verified" signature_verified
 check "patch enabled, transition complete" enabled_and_done
 check "/proc/cmdline shows the patched text" cmdline_patched
 check "disabling restores the original text" disable

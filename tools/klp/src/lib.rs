@@ -16,6 +16,7 @@ pub mod livepatch;
 pub mod modinfo;
 pub mod output;
 pub mod procfs;
+pub mod signature;
 pub mod sys;
 
 use clap::Parser;

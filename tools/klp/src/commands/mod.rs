@@ -19,10 +19,15 @@ use crate::{
     livepatch::{self, Livepatch},
     modinfo::PatchFile,
     output::Ctx,
+    signature,
 };
 use anyhow::{bail, Result};
 use serde::Serialize;
-use std::{io, path::PathBuf, time::Duration};
+use std::{
+    io,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 /// The subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -195,14 +200,49 @@ fn load_and_wait(ctx: &mut Ctx, lp: &Livepatch, file: &PatchFile, timeout: Durat
     ctx.kernel
         .load_module(&file.path)
         .map_err(|source| Failure::Refused {
-            what: format!(
-                "load `{}` (the kernel log, `dmesg`, says why)",
-                file.path.display()
-            ),
+            what: match signature_refusal(&file.path, &source) {
+                Some(why) => format!("load `{}`: {why}", file.path.display()),
+                None => format!(
+                    "load `{}` (the kernel log, `dmesg`, says why)",
+                    file.path.display()
+                ),
+            },
             source,
         })?;
     wait_noting(ctx, lp, &file.name, timeout)?;
     Ok(())
+}
+
+/// Why the kernel refused `file` for its signature, and how to sign it,
+/// when the error is one the module loader's signature check gives
+/// (`srctree/kernel/module/signing.c`).
+fn signature_refusal(file: &Path, error: &std::io::Error) -> Option<String> {
+    let errno = error.raw_os_error()?;
+    if ![
+        libc::EKEYREJECTED,
+        libc::ENOKEY,
+        libc::EBADMSG,
+        libc::ENOPKG,
+        libc::EKEYEXPIRED,
+    ]
+    .contains(&errno)
+    {
+        return None;
+    }
+    let state = match std::fs::read(file).map(|d| signature::appended(&d).map(|s| s.is_some())) {
+        Ok(Ok(false)) => "the module is not signed".to_string(),
+        Ok(Ok(true)) => "its signature does not verify: it was changed after signing, or \
+                          signed with a key the kernel does not trust"
+            .to_string(),
+        Ok(Err(e)) => format!("its signature is malformed ({e})"),
+        Err(e) => format!("it cannot be read again ({e})"),
+    };
+    Some(format!(
+        "this kernel accepts only modules signed with a key it trusts, and {state}; sign it with \
+         the key of its kernel build (`scripts/sign-file sha256 certs/signing_key.pem \
+         certs/signing_key.x509 FILE` in that build; `cargo xtask build` signs every module it \
+         builds), then load it again"
+    ))
 }
 
 /// Waits for the transition of `name`, saying so when it is still running.

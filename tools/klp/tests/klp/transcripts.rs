@@ -315,6 +315,17 @@ fn kernel_refuses_and_timeouts() {
     k.refuse_load = Some(libc::EINVAL);
     text.push(crate::run(&tree, &mut k, "load klp_rs_v4"));
     text.push(crate::run(&tree, &mut k, "downgrade"));
+    // A kernel that accepts signed modules only: the file is not signed,
+    // then signed but not as the kernel wants.
+    k.refuse_load = Some(libc::EKEYREJECTED);
+    text.push(crate::run(&tree, &mut k, "load klp_rs_v4"));
+    let v4 = tree.path(&format!("lib/modules/{RELEASE}/livepatch/klp_rs_v4.ko"));
+    let mut signed = fs::read(&v4).unwrap();
+    signed.extend_from_slice(b"pkcs7");
+    signed.extend_from_slice(&[0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 5]);
+    signed.extend_from_slice(klp::signature::MAGIC);
+    fs::write(&v4, signed).unwrap();
+    text.push(crate::run(&tree, &mut k, "load klp_rs_v4"));
     k.refuse_load = None;
     k.stuck = true;
     text.push(crate::run(&tree, &mut k, "load --timeout 0.2 klp_rs_v4"));
