@@ -2,12 +2,15 @@
 # the kernel's seed patch, versions 1 and 2 replacing it in turn, downgrade,
 # a transition held up by a sleeping task, bad input, and finally an
 # initramfs archive that loads the active patch at boot (the host boots it:
-# suite `klp-reboot`). Each step is a transcript compared line by line.
+# suite `klp-reboot`). Each step is a transcript compared line by line, and
+# every command's exit status is checked: a step expected to fail says so.
 . /scenarios/ktap.sh
 
 lib=/lib/modules/$(uname -r)/livepatch
+rounds=20
 
-plan 17
+# 21 steps, and one per round of loading and unloading a patch.
+plan $((21 + rounds))
 
 check "the kernel ships its seed patch, installed" transcript "NAME           VERSION  KERNEL  SEED  STATE
 klp_series_v0  0        7.3.4   yes   installed
@@ -60,11 +63,12 @@ NAME           VERSION  STATE
 klp_series_v2  2        enabled
 [exit 0]" sh -c "klp downgrade -n && klp patches"
 
+# `grep` is expected to fail: exit 1, no match.
 check "klp downgrade: back to version 1, /proc/version unpatched" transcript "unloaded patch \`klp_series_v1\` (version 1)
 loaded patch \`klp_series_v1\` (version 1) from \`$lib/klp_series_v1.ko\`
 unloaded patch \`klp_series_v2\` (version 2)
 klp_series_v1: CVE-2026-10001 fixed
-[exit 0]" sh -c "klp downgrade && cat /proc/cmdline && ! grep -q klp_series /proc/version"
+[exit 0]" sh -c "klp downgrade && cat /proc/cmdline && { grep klp_series /proc/version; test \$? = 1; }"
 
 check "klp lifecycle: 13 months of support from the kernel's release" transcript "NAME           VERSION  ACTIVE  INSTALLED  RELEASED    END OF SUPPORT  EXPIRED
 klp_series_v0  0        no      yes        2026-11-15  2027-12-15      no
@@ -78,22 +82,47 @@ ready
 [exit 0]' sh -c "klp status && klp check && klp patches --json"
 
 # A task sleeping in a function the next patch replaces holds its transition.
-insmod /lib/klp/test_klp_callbacks_busy.ko block_transition=Y
-insmod /lib/klp/test_klp_callbacks_demo.ko
+check "insmod: a worker asleep in busymod_work_func" \
+	insmod /lib/klp/test_klp_callbacks_busy.ko block_transition=Y
+check "insmod: test_klp_callbacks_demo, which replaces busymod_work_func" \
+	insmod /lib/klp/test_klp_callbacks_demo.ko
+# `klp check` is expected to fail: exit 1 during a transition.
 blocked() {
-	klp status | grep -qx in_progress || { echo "status is not in_progress"; return 1; }
-	klp check > /dev/null && { echo "klp check exited 0 during a transition"; return 1; }
-	out=$(klp blocking -vv 2>&1)
+	transcript "in_progress
+[exit 0]" klp status || return 1
+	transcript "in_progress
+[exit 1]" klp check || return 1
+	out=$(klp blocking -vv 2>&1) || { echo "klp blocking -vv failed:"; echo "$out"; return 1; }
 	echo "$out" | grep -q "^1 task blocks enabling patch \`test_klp_callbacks_demo\`" &&
 		echo "$out" | grep -q " kworker/" &&
 		echo "$out" | grep -q "busymod_work_func+" || { echo "$out"; return 1; }
 }
 check "klp blocking: the worker asleep in busymod_work_func, klp check exits 1" blocked
-echo 0 > /sys/module/test_klp_callbacks_busy/parameters/block_transition
-check "klp check: 0 once the task has left the function" wait_for 30 klp check
-klp unload test_klp_callbacks_demo > /dev/null && rmmod test_klp_callbacks_busy
+unblocked() {
+	echo 0 > /sys/module/test_klp_callbacks_busy/parameters/block_transition &&
+		wait_for 30 klp check
+}
+check "klp check: 0 once the task has left the function" unblocked
+check "klp unload: the patch whose transition was held up, then the busy module" \
+	transcript "[exit 0]" sh -c "klp -q unload test_klp_callbacks_demo && rmmod test_klp_callbacks_busy"
 
-head -c 300 /lib/klp/klp_series_v1.ko > /tmp/corrupt.ko
+# The kernel frees a disabled patch's sysfs directory from a work item, while
+# `klp unload` reads it: its attributes answer ENODEV, then it vanishes; the
+# patch holds its module a moment longer. Version 2 replaces version 1 in the
+# first round; each round leaves no patch active.
+load_unload() {
+	transcript "[exit 0]" klp -q load klp_series_v2 &&
+		transcript "[exit 0]" klp -q unload klp_series_v2
+}
+i=1
+while [ "$i" -le "$rounds" ]; do
+	check "klp load, klp unload: version 2, round $i of $rounds" load_unload
+	i=$((i + 1))
+done
+check "klp unload, klp load: version 1 again" transcript "unloaded patch \`klp_series_v1\` (version 1)
+loaded patch \`klp_series_v1\` (version 1) from \`$lib/klp_series_v1.ko\`
+[exit 0]" sh -c "klp unload klp_series_v1 && klp load klp_series_v1"
+
 check "bad input: not a klp-rs module, a corrupt .ko, an unknown patch" transcript "error: failed to install \`/lib/klp/livepatch_sample.ko\`
 
 Caused by:
@@ -102,15 +131,44 @@ Caused by:
 Caused by:
   no \`klp_version=\` in \`.modinfo\` (not built with klp-rs)
 [exit 2]" klp install /lib/klp/livepatch_sample.ko
-check "bad input: corrupt and unknown, nothing changed" sh -c "
-	! klp install /tmp/corrupt.ko 2>/dev/null && ! klp load no_such_patch 2>/dev/null &&
-	test \"\$(ls $lib)\" = 'klp_series_v0.ko
-klp_series_v1.ko
-klp_series_v2.ko' && klp patches | grep -q '^klp_series_v1 '"
+# Both commands are expected to fail: exit 2 with their error.
+corrupt_and_unknown() {
+	head -c 300 /lib/klp/klp_series_v1.ko > /tmp/corrupt.ko || return 1
+	transcript "error: failed to install \`/tmp/corrupt.ko\`
 
-klp initrd --output /tmp/boot.cpio > /dev/null
-check "klp initrd: an archive that loads version 1 at boot" sh -c \
-	"cpio -t < /tmp/boot.cpio 2>/dev/null | grep -qx lib/klp-rs/boot/klp_series_v1.ko"
+Caused by:
+  it is not a klp-rs patch module
+
+Caused by:
+  not a valid ELF file
+
+Caused by:
+  Invalid ELF section header offset/size/alignment
+[exit 2]" klp install /tmp/corrupt.ko || return 1
+	transcript "error: failed to load patch \`no_such_patch\`
+
+Caused by:
+  no patch named \`no_such_patch\` is installed in \`$lib\` (\`klp list\` shows what is; \`klp install\` adds one)
+[exit 2]" klp load no_such_patch || return 1
+	transcript "klp_series_v0.ko
+klp_series_v1.ko
+klp_series_v2.ko
+[exit 0]" ls "$lib" || return 1
+	transcript "NAME           VERSION  STATE
+klp_series_v1  1        enabled
+[exit 0]" klp patches
+}
+check "bad input: corrupt and unknown, nothing changed" corrupt_and_unknown
+
+initrd() {
+	transcript "added patch \`klp_series_v1\` (version 1) from \`$lib/klp_series_v1.ko\` as \`lib/klp-rs/boot/klp_series_v1.ko\` to \`/tmp/boot.cpio\`
+[exit 0]" klp initrd --output /tmp/boot.cpio || return 1
+	out=$(cpio -t < /tmp/boot.cpio 2>&1) &&
+		echo "$out" | grep -qx lib/klp-rs/boot/klp_series_v1.ko || { echo "$out"; return 1; }
+}
+check "klp initrd: an archive that loads version 1 at boot" initrd
 echo "# klp-rs: archive begin"
 base64 < /tmp/boot.cpio
+status=$?
 echo "# klp-rs: archive end"
+[ "$status" = 0 ] || echo "Bail out! base64 < /tmp/boot.cpio failed (exit $status)"

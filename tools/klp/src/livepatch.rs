@@ -122,10 +122,10 @@ impl Livepatch {
     }
 
     /// Every registered patch, in stack order (then by name).
-    pub fn patches(&self) -> Result<Vec<Patch>> {
+    pub fn patches(&self, kernel: &dyn Kernel) -> Result<Vec<Patch>> {
         let mut patches = Vec::new();
         for name in subdirs(&self.dir)? {
-            if let Some(patch) = self.patch(&name)? {
+            if let Some(patch) = self.patch(kernel, &name)? {
                 patches.push(patch);
             }
         }
@@ -135,18 +135,26 @@ impl Livepatch {
 
     /// The patch `name`, `None` if it is not registered (or went away while
     /// being read).
-    pub fn patch(&self, name: &str) -> Result<Option<Patch>> {
+    ///
+    /// The kernel frees a disabled patch's sysfs directory asynchronously,
+    /// from a work item (`srctree/kernel/livepatch/core.c`:
+    /// `klp_free_patch_finish()`): its attributes first answer `ENODEV` (in
+    /// `srctree/fs/kernfs/file.c`, a node being removed fails
+    /// `kernfs_get_active()`), then the directory vanishes (`ENOENT`). Either
+    /// means the patch is gone, not an error. `enabled` and `transition`,
+    /// which every kernel has, are read last: if they still answer, the patch
+    /// was there all along, and a missing `replace`, `stack_order` or
+    /// `patched` is one this kernel lacks (or an object's directory that
+    /// went alone, as the nop objects of an atomic replace do). The metadata
+    /// is read first: the patch holds its module until freed, so a failure
+    /// to read it counts only if the patch is still there.
+    pub fn patch(&self, kernel: &dyn Kernel, name: &str) -> Result<Option<Patch>> {
         let dir = self.dir.join(name);
-        let Some(enabled) = read_opt(&dir.join("enabled"))? else {
-            return Ok(None);
-        };
-        let Some(transition) = read_opt(&dir.join("transition"))? else {
-            return Ok(None);
-        };
+        let meta = metadata(&self.root, name);
         let mut objects = Vec::new();
         for obj in subdirs(&dir)? {
             let obj_dir = dir.join(&obj);
-            let patched = read_opt(&obj_dir.join("patched"))?
+            let patched = attr(kernel, &obj_dir.join("patched"))?
                 .map(|p| parse_bool(&obj_dir.join("patched"), &p))
                 .transpose()?;
             let mut funcs = Vec::new();
@@ -172,12 +180,18 @@ impl Livepatch {
                 funcs,
             });
         }
-        let replace = read_opt(&dir.join("replace"))?
+        let replace = attr(kernel, &dir.join("replace"))?
             .map(|r| parse_bool(&dir.join("replace"), &r))
             .transpose()?;
-        let stack_order = read_opt(&dir.join("stack_order"))?
+        let stack_order = attr(kernel, &dir.join("stack_order"))?
             .map(|s| parse_num(&dir.join("stack_order"), &s))
             .transpose()?;
+        let Some(enabled) = attr(kernel, &dir.join("enabled"))? else {
+            return Ok(None);
+        };
+        let Some(transition) = attr(kernel, &dir.join("transition"))? else {
+            return Ok(None);
+        };
         Ok(Some(Patch {
             name: name.to_string(),
             enabled: parse_bool(&dir.join("enabled"), &enabled)?,
@@ -185,18 +199,18 @@ impl Livepatch {
             replace,
             stack_order,
             objects,
-            meta: metadata(&self.root, name)?,
+            meta: meta?,
         }))
     }
 
     /// The patch in transition, if any (the kernel runs one at a time).
-    pub fn in_transition(&self) -> Result<Option<Patch>> {
-        Ok(self.patches()?.into_iter().find(|p| p.transition))
+    pub fn in_transition(&self, kernel: &dyn Kernel) -> Result<Option<Patch>> {
+        Ok(self.patches(kernel)?.into_iter().find(|p| p.transition))
     }
 
     /// Fails with [`Failure::InTransition`] if a transition is running.
-    pub fn ensure_idle(&self) -> Result<()> {
-        match self.in_transition()? {
+    pub fn ensure_idle(&self, kernel: &dyn Kernel) -> Result<()> {
+        match self.in_transition(kernel)? {
             Some(p) => Err(Failure::InTransition {
                 patch: p.name,
                 waited: None,
@@ -224,10 +238,10 @@ impl Livepatch {
     ///
     /// Returns whether the patch is still registered; fails with
     /// [`Failure::InTransition`] when the time is up.
-    pub fn wait(&self, name: &str, timeout: Duration) -> Result<bool> {
+    pub fn wait(&self, kernel: &dyn Kernel, name: &str, timeout: Duration) -> Result<bool> {
         let start = Instant::now();
         loop {
-            match self.patch(name)? {
+            match self.patch(kernel, name)? {
                 None => return Ok(false),
                 Some(p) if !p.transition => return Ok(true),
                 Some(_) if start.elapsed() >= timeout => {
@@ -290,11 +304,12 @@ pub fn metadata(root: &Path, name: &str) -> Result<Option<Metadata>> {
     }))
 }
 
-/// The names of the subdirectories of `dir`, sorted.
+/// The names of the subdirectories of `dir`, sorted; none if `dir` is
+/// [`gone`].
 fn subdirs(dir: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if gone(&e) => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("cannot list `{}`", dir.display())),
     };
     let mut names = Vec::new();
@@ -308,13 +323,20 @@ fn subdirs(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The contents of `path`, `None` if it does not exist.
-pub(crate) fn read_opt(path: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
+/// The contents of the attribute `path` of a patch's sysfs directory,
+/// `None` if it is [`gone`] (see [`Livepatch::patch`]).
+fn attr(kernel: &dyn Kernel, path: &Path) -> Result<Option<String>> {
+    match kernel.read_attr(path) {
         Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if gone(&e) => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
     }
+}
+
+/// Whether `err` is how sysfs says a node is gone: `ENOENT`, or `ENODEV`
+/// while the kernel removes it.
+fn gone(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ENODEV)
 }
 
 fn parse_bool(path: &Path, text: &str) -> Result<bool> {

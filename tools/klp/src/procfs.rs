@@ -5,7 +5,6 @@
 //! patched, `-1` when no transition runs
 //! (`srctree/Documentation/livepatch/livepatch.rst`).
 
-use crate::livepatch::read_opt;
 use anyhow::{Context, Result};
 use std::{
     fs, io,
@@ -113,6 +112,15 @@ fn need_root(err: anyhow::Error, path: &Path) -> anyhow::Error {
         ))
     } else {
         err
+    }
+}
+
+/// The contents of `path`, `None` if it does not exist.
+fn read_opt(path: &Path) -> Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
     }
 }
 

@@ -1,20 +1,22 @@
-//! The only code that asks the running kernel for something other than a
-//! file: module loading and removal, and who we are.
+//! The only code that asks the running kernel for something a plain file
+//! cannot give: module loading and removal, who we are, and a patch's sysfs
+//! attributes, which answer `ENODEV` while the kernel removes them.
 //!
 //! [`Kernel`] is a trait so that the decisions of `klp load`, `unload` and
 //! `downgrade` can be tested on the host against a fake; [`Syscalls`] is the
 //! real thing (`srctree/kernel/module/main.c`: `finit_module`,
-//! `delete_module`; `srctree/kernel/livepatch/core.c`: `enabled_store`).
+//! `delete_module`; `srctree/kernel/livepatch/core.c`: `enabled_show`,
+//! `enabled_store`).
 
 use std::{
     ffi::CString,
-    fs::{File, OpenOptions},
+    fs::{self, File, OpenOptions},
     io::{self, Write},
     os::fd::AsRawFd,
     path::Path,
 };
 
-/// What `klp` needs from the kernel besides sysfs and procfs.
+/// What `klp` needs from the kernel besides reading directories and files.
 pub trait Kernel {
     /// Whether the caller may load and remove modules (effective uid 0).
     fn is_root(&self) -> bool;
@@ -24,6 +26,9 @@ pub trait Kernel {
 
     /// Removes the module `name` without waiting for its users.
     fn remove_module(&mut self, name: &str) -> io::Result<()>;
+
+    /// Reads the sysfs attribute `path`, e.g. a patch's `enabled`.
+    fn read_attr(&self, path: &Path) -> io::Result<String>;
 
     /// Writes `value` to the existing sysfs attribute `path`, e.g. `0` to a
     /// patch's `enabled`.
@@ -65,6 +70,10 @@ impl Kernel for Syscalls {
         } else {
             Err(io::Error::last_os_error())
         }
+    }
+
+    fn read_attr(&self, path: &Path) -> io::Result<String> {
+        fs::read_to_string(path)
     }
 
     fn write_attr(&mut self, path: &Path, value: &str) -> io::Result<()> {

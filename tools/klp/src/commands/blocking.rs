@@ -36,7 +36,7 @@ pub struct Blocker {
 /// Runs `klp blocking`.
 pub fn exec(ctx: &mut Ctx, _args: &Args) -> Result<u8> {
     let transition = Livepatch::open(ctx.root())
-        .and_then(|lp| lp.in_transition())
+        .and_then(|lp| lp.in_transition(ctx.kernel))
         .context("failed to read the livepatch state")?;
     let Some(patch) = transition else {
         ctx.note("no transition in progress")?;

@@ -51,8 +51,8 @@ impl Action {
 /// What a downgrade does, in order; fails if there is nothing to
 /// downgrade, or a transition is running.
 pub fn plan(ctx: &mut Ctx, lp: &Livepatch) -> Result<Vec<Action>> {
-    lp.ensure_idle()?;
-    let patches = lp.patches()?;
+    lp.ensure_idle(ctx.kernel)?;
+    let patches = lp.patches(ctx.kernel)?;
     let Some((active, meta)) = patches
         .iter()
         .rev()

@@ -62,9 +62,9 @@ pub fn exec(ctx: &mut Ctx, args: &Args) -> Result<u8> {
 
 fn initrd(ctx: &mut Ctx, args: &Args) -> Result<Vec<Entry>> {
     let lp = Livepatch::open(ctx.root())?;
-    lp.ensure_idle()?;
+    lp.ensure_idle(ctx.kernel)?;
     let active: Vec<_> = lp
-        .patches()?
+        .patches(ctx.kernel)?
         .into_iter()
         .filter(|p| p.enabled && p.meta.is_some())
         .collect();

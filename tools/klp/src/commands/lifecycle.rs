@@ -53,7 +53,7 @@ pub struct Support {
 pub fn exec(ctx: &mut Ctx, args: &Args) -> Result<u8> {
     let today = args.today.unwrap_or_else(Date::today);
     let active = Livepatch::open(ctx.root())
-        .and_then(|lp| lp.patches())
+        .and_then(|lp| lp.patches(ctx.kernel))
         .context("failed to read the livepatch state")?;
     let release = installed::running_release(ctx.root())?;
     let (files, bad) =

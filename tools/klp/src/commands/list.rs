@@ -49,7 +49,7 @@ pub fn exec(ctx: &mut Ctx, _args: &Args) -> Result<u8> {
     }
     let mut records = Vec::new();
     for f in files {
-        let state = if lp.patch(&f.name)?.is_some() {
+        let state = if lp.patch(ctx.kernel, &f.name)?.is_some() {
             "active"
         } else if livepatch::module_loaded(ctx.root(), &f.name) {
             "loaded"

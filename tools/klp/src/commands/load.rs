@@ -40,15 +40,15 @@ fn load(ctx: &mut Ctx, args: &Args) -> Result<Step> {
         );
     }
     super::ensure_not_loaded(ctx, &lp, &file.name)?;
-    lp.ensure_idle()?;
+    lp.ensure_idle(ctx.kernel)?;
     super::require_root(ctx, "load")?;
-    let before = lp.patches()?;
+    let before = lp.patches(ctx.kernel)?;
     super::load_and_wait(ctx, &lp, &file, timeout)?;
     // A replaced patch is disabled when the transition ends, and its sysfs
     // directory goes away a little later (the kernel frees it from a work
     // item): either way it was replaced.
     for old in before {
-        if lp.patch(&old.name)?.is_none_or(|p| !p.enabled) {
+        if lp.patch(ctx.kernel, &old.name)?.is_none_or(|p| !p.enabled) {
             ctx.note(&format!(
                 "patch `{}` was replaced; its module stays loaded until `klp unload {}`",
                 old.name, old.name

@@ -20,13 +20,15 @@ use crate::{
     modinfo::PatchFile,
     output::Ctx,
     signature,
+    sys::Kernel,
 };
 use anyhow::{bail, Result};
 use serde::Serialize;
 use std::{
     io,
     path::{Path, PathBuf},
-    time::Duration,
+    thread,
+    time::{Duration, Instant},
 };
 
 /// The subcommands.
@@ -247,16 +249,16 @@ fn signature_refusal(file: &Path, error: &std::io::Error) -> Option<String> {
 
 /// Waits for the transition of `name`, saying so when it is still running.
 fn wait_noting(ctx: &mut Ctx, lp: &Livepatch, name: &str, timeout: Duration) -> Result<bool> {
-    if lp.patch(name)?.is_some_and(|p| p.transition) {
+    if lp.patch(ctx.kernel, name)?.is_some_and(|p| p.transition) {
         ctx.note(&format!("waiting for the transition of patch `{name}`..."))?;
     }
-    lp.wait(name, timeout)
+    lp.wait(ctx.kernel, name, timeout)
 }
 
 /// Disables the patch `name` if it is registered, waits for the
 /// transition, and removes its module.
 fn disable_and_remove(ctx: &mut Ctx, lp: &Livepatch, name: &str, timeout: Duration) -> Result<()> {
-    if let Some(patch) = lp.patch(name)? {
+    if let Some(patch) = lp.patch(ctx.kernel, name)? {
         if patch.enabled {
             lp.set_enabled(ctx.kernel, name, false)?;
         }
@@ -264,21 +266,30 @@ fn disable_and_remove(ctx: &mut Ctx, lp: &Livepatch, name: &str, timeout: Durati
             // Out of transition yet still registered: the kernel frees a
             // disabled patch's sysfs directory asynchronously, give it the
             // rest of the time.
-            wait_gone(lp, name, timeout)?;
+            wait_gone(ctx.kernel, lp, name, timeout)?;
         }
     }
-    ctx.kernel
-        .remove_module(name)
-        .map_err(|source| Failure::Refused {
-            what: format!("remove module `{name}`"),
-            source,
-        })?;
-    Ok(())
+    // The patch holds its module until the kernel has freed it, a moment
+    // after its sysfs directory went (`klp_free_patch_finish()`): retry a
+    // busy module for at most `timeout`.
+    let start = Instant::now();
+    loop {
+        match ctx.kernel.remove_module(name) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && start.elapsed() < timeout => {
+                thread::sleep(Duration::from_millis(50));
+            }
+            Err(source) => {
+                let what = format!("remove module `{name}`");
+                return Err(Failure::Refused { what, source }.into());
+            }
+            Ok(()) => return Ok(()),
+        }
+    }
 }
 
-fn wait_gone(lp: &Livepatch, name: &str, timeout: Duration) -> Result<()> {
-    let start = std::time::Instant::now();
-    while let Some(p) = lp.patch(name)? {
+fn wait_gone(kernel: &dyn Kernel, lp: &Livepatch, name: &str, timeout: Duration) -> Result<()> {
+    let start = Instant::now();
+    while let Some(p) = lp.patch(kernel, name)? {
         if p.enabled {
             bail!("patch `{name}` was enabled again while being unloaded");
         }
@@ -289,14 +300,14 @@ fn wait_gone(lp: &Livepatch, name: &str, timeout: Duration) -> Result<()> {
             }
             .into());
         }
-        std::thread::sleep(Duration::from_millis(50));
+        thread::sleep(Duration::from_millis(50));
     }
     Ok(())
 }
 
 /// Fails if the module `name` is loaded, saying what to do.
 fn ensure_not_loaded(ctx: &Ctx, lp: &Livepatch, name: &str) -> Result<()> {
-    if lp.patch(name)?.is_some() {
+    if lp.patch(ctx.kernel, name)?.is_some() {
         bail!("patch `{name}` is already loaded (`klp patches` shows it)");
     }
     if livepatch::module_loaded(ctx.root(), name) {

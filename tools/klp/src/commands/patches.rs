@@ -154,7 +154,7 @@ fn row(r: &PatchRecord, verbose: u8) -> Row {
 /// Runs `klp patches`.
 pub fn exec(ctx: &mut Ctx, args: &Args) -> Result<u8> {
     let patches = Livepatch::open(ctx.root())
-        .and_then(|lp| lp.patches())
+        .and_then(|lp| lp.patches(ctx.kernel))
         .context("failed to read the livepatch state")?;
     let records: Vec<PatchRecord> = patches
         .iter()

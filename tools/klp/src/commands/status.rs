@@ -25,7 +25,7 @@ pub struct Status {
 pub fn show(ctx: &mut Ctx) -> Result<Status> {
     let lp = Livepatch::open(ctx.root()).context("failed to read the livepatch state")?;
     let transition = lp
-        .in_transition()
+        .in_transition(ctx.kernel)
         .context("failed to read the livepatch state")?;
     let verbose = ctx.verbose > 0;
     let status = Status {

@@ -33,7 +33,7 @@ fn unload(ctx: &mut Ctx, args: &Args) -> Result<Step> {
     let lp = Livepatch::open(ctx.root())?;
     let name = args.patch.as_str();
     let meta = livepatch::metadata(ctx.root(), name)?;
-    if lp.patch(name)?.is_none() && meta.is_none() {
+    if lp.patch(ctx.kernel, name)?.is_none() && meta.is_none() {
         if livepatch::module_loaded(ctx.root(), name) {
             bail!(
                 "module `{name}` is neither a registered live patch nor a klp-rs patch: `klp` \
@@ -42,7 +42,7 @@ fn unload(ctx: &mut Ctx, args: &Args) -> Result<Step> {
         }
         bail!("no patch named `{name}` is loaded (`klp patches` shows those that are)");
     }
-    if let Some(t) = lp.in_transition()?.filter(|t| t.name != name) {
+    if let Some(t) = lp.in_transition(ctx.kernel)?.filter(|t| t.name != name) {
         return Err(crate::error::Failure::InTransition {
             patch: t.name,
             waited: None,

@@ -277,7 +277,8 @@ impl Patch {
 
 /// A fake kernel: loading a module registers its patch in the tree (an
 /// atomic replace unregisters the others), `0` to `enabled` unregisters
-/// the patch, removal deletes `/sys/module/<name>`. Every call is logged.
+/// the patch, removal deletes `/sys/module/<name>`. Every call but a read
+/// is logged.
 pub struct FakeKernel {
     pub root: PathBuf,
     pub is_root: bool,
@@ -288,6 +289,14 @@ pub struct FakeKernel {
     /// Replaced patches stay registered, disabled, after an atomic replace,
     /// as they do until the real kernel frees them from a work item.
     pub lingering: bool,
+    /// Disabled and replaced patches are freed as the real kernel frees
+    /// them, from a work item: they join [`FakeKernel::freeing`].
+    pub slow_free: bool,
+    /// Patches being freed: their attributes answer `ENODEV`, and the
+    /// first `delete_module` of one fails with `EWOULDBLOCK` (the patch
+    /// still holds its module) while the work item finishes, removing the
+    /// patch's directory.
+    pub freeing: Vec<String>,
     pub log: Vec<String>,
 }
 
@@ -299,8 +308,18 @@ impl FakeKernel {
             refuse_load: None,
             stuck: false,
             lingering: false,
+            slow_free: false,
+            freeing: Vec::new(),
             log: Vec::new(),
         }
+    }
+
+    /// Whether `path` is in the directory of a patch being freed.
+    fn is_freeing(&self, path: &Path) -> bool {
+        let lp = self.root.join("sys/kernel/livepatch");
+        self.freeing
+            .iter()
+            .any(|name| path.starts_with(lp.join(name)))
     }
 
     fn rel(&self, path: &Path) -> String {
@@ -333,7 +352,10 @@ impl klp::sys::Kernel for FakeKernel {
         let stack_order = others.len() as u32 + 1;
         if !self.stuck {
             for other in &others {
-                if self.lingering {
+                if self.slow_free {
+                    let name = other.file_name().unwrap().to_string_lossy();
+                    self.freeing.push(name.into_owned());
+                } else if self.lingering {
                     fs::write(other.join("enabled"), "0\n")?;
                 } else {
                     fs::remove_dir_all(other)?;
@@ -359,17 +381,33 @@ impl klp::sys::Kernel for FakeKernel {
 
     fn remove_module(&mut self, name: &str) -> io::Result<()> {
         self.log.push(format!("delete_module({name}, O_NONBLOCK)"));
+        if let Some(i) = self.freeing.iter().position(|f| f == name) {
+            self.freeing.remove(i);
+            fs::remove_dir_all(self.root.join("sys/kernel/livepatch").join(name))?;
+            return Err(io::Error::from_raw_os_error(libc::EWOULDBLOCK));
+        }
         if self.root.join("sys/kernel/livepatch").join(name).exists() {
             return Err(io::Error::from_raw_os_error(libc::EBUSY));
         }
         fs::remove_dir_all(self.root.join("sys/module").join(name))
     }
 
+    fn read_attr(&self, path: &Path) -> io::Result<String> {
+        if self.is_freeing(path) {
+            return Err(io::Error::from_raw_os_error(libc::ENODEV));
+        }
+        fs::read_to_string(path)
+    }
+
     fn write_attr(&mut self, path: &Path, value: &str) -> io::Result<()> {
         self.log.push(format!("echo {value} > {}", self.rel(path)));
         fs::OpenOptions::new().write(true).open(path)?;
-        if path.ends_with("enabled") && value == "0" && !self.stuck {
-            fs::remove_dir_all(path.parent().unwrap())?;
+        let dir = path.parent().unwrap();
+        if path.ends_with("enabled") && value == "0" && self.slow_free {
+            let name = dir.file_name().unwrap().to_string_lossy();
+            self.freeing.push(name.into_owned());
+        } else if path.ends_with("enabled") && value == "0" && !self.stuck {
+            fs::remove_dir_all(dir)?;
         } else {
             fs::write(path, format!("{value}\n"))?;
         }

@@ -279,6 +279,72 @@ fn a_replaced_patch_not_yet_freed_counts_as_replaced() {
     );
 }
 
+/// Installed patches 1 to 3, none registered.
+fn installed_series(test: &str) -> Tree {
+    let tree = Tree::with_livepatch(test, RELEASE);
+    for v in 1..=3 {
+        tree.install(&Meta::series(v, RELEASE));
+    }
+    tree
+}
+
+#[test]
+fn a_patch_being_freed_is_gone_for_every_verb() {
+    // Version 3 replaced version 2, whose sysfs directory the kernel is
+    // freeing: its attributes answer `ENODEV`, and the first
+    // `delete_module` finds the module still held.
+    let tree = installed_series("freeing");
+    tree.patch(&Patch {
+        enabled: false,
+        ..Patch::active(Meta::series(2, RELEASE), 1)
+    });
+    tree.patch(&Patch::active(Meta::series(3, RELEASE), 2));
+    let mut k = FakeKernel::new(&tree);
+    k.freeing.push("klp_rs_v2".to_string());
+    transcript(
+        "freeing",
+        &tree,
+        &mut k,
+        &[
+            "status -v",
+            "check",
+            "patches -vv",
+            "blocking",
+            "list",
+            "lifecycle --today 2026-12-01",
+            "load klp_rs_v2",
+            "downgrade -n",
+            "initrd --output $ROOT/boot.cpio",
+            "unload klp_rs_v2",
+            "list",
+        ],
+    );
+}
+
+#[test]
+fn load_unload_downgrade_while_the_kernel_frees_patches() {
+    // Each disabled or replaced patch answers `ENODEV` until the kernel
+    // has freed it, and holds its module until then: each removal takes
+    // two `delete_module` calls.
+    let tree = installed_series("slow_free");
+    tree.patch(&Patch::active(Meta::series(2, RELEASE), 1));
+    let mut k = FakeKernel::new(&tree);
+    k.slow_free = true;
+    transcript(
+        "slow_free",
+        &tree,
+        &mut k,
+        &[
+            "load klp_rs_v3",
+            "unload klp_rs_v2",
+            "downgrade",
+            "unload klp_rs_v2",
+            "patches",
+            "list",
+        ],
+    );
+}
+
 #[test]
 fn load_from_file_and_other_kernels() {
     let tree = Tree::with_livepatch("load_from_file", RELEASE);
