@@ -69,6 +69,20 @@ impl TestCmd {
                 &cache.logs().join("cargo-clippy.log"),
             )
         });
+        // Outside the workspace (it needs nightly to run), so checked on its
+        // own: a fuzz target that no longer compiles fails here.
+        step("cargo check of the fuzz targets".into(), &mut || {
+            run::logged(
+                "checking tools/klp-diff/fuzz compiles",
+                &mut host(&[
+                    "check",
+                    "--manifest-path",
+                    "tools/klp-diff/fuzz/Cargo.toml",
+                    "--bins",
+                ]),
+                &cache.logs().join("fuzz-check.log"),
+            )
+        });
         step("cargo fmt".into(), &mut || {
             run::logged(
                 "rustfmt check",

@@ -8,6 +8,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(bin) = klp_diff::Binary::parse("fuzz", data) {
-        let _ = klp_diff::diff(&bin, &bin, &klp_diff::Options { threads: 1 });
+        let _ = klp_diff::diff(
+            &bin,
+            &bin,
+            &klp_diff::Options {
+                threads: 1,
+                ..klp_diff::Options::default()
+            },
+        );
     }
 });
