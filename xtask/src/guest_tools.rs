@@ -1,6 +1,6 @@
 //! Programs from Debian's archive that a guest needs but the host does not
 //! install: static busybox and bash for a foreign-arch guest, and a newer
-//! QEMU for s390x. They are downloaded with a project-owned apt
+//! QEMU. They are downloaded with a project-owned apt
 //! configuration and unpacked into the cache, never installed (the system's
 //! sources and packages stay as they are).
 
@@ -47,40 +47,44 @@ pub fn ensure(cache: &Cache, arch: Arch) -> Result<GuestTools> {
     Ok(tools)
 }
 
-/// The QEMU that boots `arch` guests, with the folder of its firmware when
-/// it is not the system's.
+/// The QEMU that boots `arch` guests, with the folders of its firmware in
+/// the order it searches them.
 #[derive(Clone, Debug)]
 pub struct Emulator {
     pub program: PathBuf,
-    pub firmware: Option<PathBuf>,
+    pub firmware: Vec<PathBuf>,
 }
 
-/// QEMU for `arch`: the system's (Debian 12's 7.2), except for s390x, where
-/// 7.2's emulation intermittently runs stale code after a module is
-/// unloaded and another loaded at the same address (the `selftests` suite's
-/// `test-state.sh` failed in 3 runs of 3; with 10.0 it passed in 3 of 3).
-/// There it is 10.0 from bookworm-backports, unpacked into the cache.
+/// QEMU 10 from bookworm-backports for `arch`, unpacked into the cache
+/// (Debian 12's own is 7.2). Under 7.2's multi-threaded emulation a vCPU
+/// ran code another had already rewritten: on x86_64 with 2 vCPUs, an
+/// `int3` that `text_poke_bp()` had already replaced (an Oops in
+/// `__schedule()` as a livepatch transition flipped a static key); on
+/// s390x, with one vCPU, the instructions of a module unloaded before
+/// another was loaded at its address. Neither happened under 10.0.
 pub fn emulator(cache: &Cache, arch: Arch) -> Result<Emulator> {
-    if arch != Arch::S390x {
-        return Ok(Emulator {
-            program: arch.qemu().into(),
-            firmware: None,
-        });
-    }
+    let package = match arch {
+        Arch::X86_64 => "qemu-system-x86",
+        Arch::Aarch64 => "qemu-system-arm",
+        Arch::Ppc64le => "qemu-system-ppc",
+        Arch::S390x => "qemu-system-s390x",
+    };
     let root = unpacked(
         cache,
-        "qemu-s390x",
+        &format!("qemu-{arch}"),
         "bookworm-backports",
         "amd64",
         &[
-            "qemu-system-s390x/bookworm-backports",
+            &format!("{package}/bookworm-backports"),
             "qemu-system-data/bookworm-backports",
         ],
-        "QEMU 10 for s390x guests (bookworm-backports)",
+        &format!("QEMU 10 for {arch} guests (bookworm-backports)"),
     )?;
     let emulator = Emulator {
         program: root.join("usr/bin").join(arch.qemu()),
-        firmware: Some(root.join("usr/share/qemu")),
+        // The data package links some firmware (SeaBIOS) to other
+        // packages' folders; those are the system's (setup installs QEMU).
+        firmware: vec![root.join("usr/share/qemu"), "/usr/share/qemu".into()],
     };
     let version = run::output(Command::new(&emulator.program).arg("--version"))
         .with_context(|| format!("`{}` does not run", emulator.program.display()))?;

@@ -149,6 +149,7 @@ impl Guest {
     ) -> Result<Self> {
         let arch = kernel.arch;
         extra.push(klp_tool::build(cache, arch)?);
+        std::fs::create_dir_all(kernel.checkout_dir())?;
         let initramfs = kernel.checkout_dir().join("klp-rs-initramfs.cpio");
         let tools = guest_tools::ensure(cache, arch)?;
         initramfs::build(&tools.busybox, &tools.bash, kos, &extra, &initramfs)?;
@@ -251,7 +252,7 @@ impl Guest {
         let mut log_file = File::create(&log)?;
         let emulator = &self.emulator;
         let mut cmd = Command::new(&emulator.program);
-        if let Some(firmware) = &emulator.firmware {
+        for firmware in &emulator.firmware {
             cmd.arg("-L").arg(firmware);
         }
         cmd.args([

@@ -247,12 +247,34 @@ fn signature_refusal(file: &Path, error: &std::io::Error) -> Option<String> {
     ))
 }
 
-/// Waits for the transition of `name`, saying so when it is still running.
+/// How long a transition may take before `klp` says it is waiting. The
+/// kernel retries a transition that could not switch every task once a
+/// second (`srctree/kernel/livepatch/transition.c`: `klp_transition_work`),
+/// and on SMP a task running on another CPU always needs one retry: a few
+/// seconds are ordinary, longer is worth a note.
+const QUIET_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits for the transition of `name`, saying so when it runs longer than
+/// [`QUIET_WAIT`].
 fn wait_noting(ctx: &mut Ctx, lp: &Livepatch, name: &str, timeout: Duration) -> Result<bool> {
-    if lp.patch(ctx.kernel, name)?.is_some_and(|p| p.transition) {
-        ctx.note(&format!("waiting for the transition of patch `{name}`..."))?;
+    let quiet = timeout.min(QUIET_WAIT);
+    match lp.wait(ctx.kernel, name, quiet) {
+        Err(e) if quiet < timeout && e.is::<Failure>() => {}
+        done => return done,
     }
-    lp.wait(ctx.kernel, name, timeout)
+    ctx.note(&format!("waiting for the transition of patch `{name}`..."))?;
+    lp.wait(ctx.kernel, name, timeout - quiet).map_err(|e| {
+        match e.downcast::<Failure>() {
+            // The whole time waited, not what was left of it.
+            Ok(Failure::InTransition { patch, .. }) => Failure::InTransition {
+                patch,
+                waited: Some(timeout),
+            }
+            .into(),
+            Ok(other) => other.into(),
+            Err(e) => e,
+        }
+    })
 }
 
 /// Disables the patch `name` if it is registered, waits for the

@@ -395,6 +395,8 @@ fn kernel_refuses_and_timeouts() {
     k.refuse_load = None;
     k.stuck = true;
     text.push(crate::run(&tree, &mut k, "load --timeout 0.2 klp_rs_v4"));
+    // Past 3 s, `klp` says it is waiting; the error names the whole time.
+    text.push(crate::run(&tree, &mut k, "unload --timeout 3.2 klp_rs_v4"));
     text.push(crate::run(&tree, &mut k, "check"));
     text.push(crate::run(&tree, &mut k, "load klp_rs_v2"));
     text.push(crate::run(&tree, &mut k, "load --timeout=-1 klp_rs_v2"));
