@@ -356,29 +356,21 @@ fn recompile(base: &Kernel, kernel: &Kernel, source: &Path, tree: &Path, file: &
             cmd_file.display()
         )
     })?;
-    let prefix = format!("savedcmd_{stem}.o := ");
-    let command = saved
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .with_context(|| format!("`{}` holds no compile command", cmd_file.display()))?;
-    let original = format!(" {}/{file}", source.display());
-    if !command.contains(&original) {
-        bail!(
-            "the compile command of `{file}` in `{}` does not name `{}`",
-            cmd_file.display(),
-            original.trim()
-        );
-    }
-    let (tree, source) = (tree.display(), source.display());
-    let command = command.replace(&original, &format!(" {tree}/{file}"))
-        + &format!(" -fmacro-prefix-map={tree}/= -fdebug-prefix-map={tree}={source}");
+    let command = compile_from(&saved, file, source, tree)
+        .with_context(|| format!("reading `{}`", cmd_file.display()))?;
     run::output(
         Command::new("sh")
             .current_dir(&kernel.dir)
             .arg("-c")
             .arg(&command),
     )
-    .with_context(|| format!("compiling `{tree}/{file}` into `{}`", kernel.dir.display()))?;
+    .with_context(|| {
+        format!(
+            "compiling `{}/{file}` into `{}`",
+            tree.display(),
+            kernel.dir.display()
+        )
+    })?;
     // The dependency file Kbuild would have folded into the `.cmd` file.
     let depfile = kernel.dir.join(format!("{unit_dir}/.{name}.o.d"));
     if depfile.exists() {
@@ -387,11 +379,31 @@ fn recompile(base: &Kernel, kernel: &Kernel, source: &Path, tree: &Path, file: &
     let object = format!("{stem}.o");
     if std::fs::read(base.dir.join(&object))? == std::fs::read(kernel.dir.join(&object))? {
         bail!(
-            "`{file}` of `{tree}` compiles to the same `{object}` as the source's: the change \
-             does nothing to this kernel"
+            "`{file}` of `{}` compiles to the same `{object}` as the source's: the change \
+             does nothing to this kernel",
+            tree.display()
         );
     }
     Ok(())
+}
+
+/// The compile command of `file` in `saved` (its `.cmd` file's text),
+/// reading the file from `tree` instead of `source`, with `__FILE__` and
+/// the DWARF naming it as a build from `source` does.
+fn compile_from(saved: &str, file: &str, source: &Path, tree: &Path) -> Result<String> {
+    let stem = file.strip_suffix(".c").unwrap_or(file);
+    let prefix = format!("savedcmd_{stem}.o := ");
+    let command = saved
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .context("no compile command")?;
+    let original = format!(" {}/{file}", source.display());
+    if !command.contains(&original) {
+        bail!("the compile command does not name `{}`", original.trim());
+    }
+    let (tree, source) = (tree.display(), source.display());
+    Ok(command.replace(&original, &format!(" {tree}/{file}"))
+        + &format!(" -fmacro-prefix-map={tree}/= -fdebug-prefix-map={tree}={source}"))
 }
 
 /// `make` variables that let the kernel's own bindgen run on `arch`.
@@ -459,7 +471,29 @@ pub fn make_in(kernel: &Kernel, tc: &setup::Toolchain) -> Command {
 
 #[cfg(test)]
 mod tests {
-    use super::{fnv1a, make_variable};
+    use super::{compile_from, fnv1a, make_variable};
+    use std::path::Path;
+
+    #[test]
+    fn a_unit_compiles_from_the_other_tree_named_as_the_source() {
+        let saved = "savedcmd_kernel/sysctl.o := gcc -I/src/include \
+                     -fmacro-prefix-map=/src/= -c -o kernel/sysctl.o /src/kernel/sysctl.c\n\n\
+                     source_kernel/sysctl.o := /src/kernel/sysctl.c\n";
+        let (src, tree) = (Path::new("/src"), Path::new("/tree"));
+        assert_eq!(
+            compile_from(saved, "kernel/sysctl.c", src, tree).unwrap(),
+            "gcc -I/src/include -fmacro-prefix-map=/src/= -c -o kernel/sysctl.o \
+             /tree/kernel/sysctl.c -fmacro-prefix-map=/tree/= -fdebug-prefix-map=/tree=/src"
+        );
+        let err = compile_from(saved, "kernel/fork.c", src, tree).unwrap_err();
+        assert_eq!(err.to_string(), "no compile command");
+        let other = saved.replace("/src/kernel/sysctl.c", "/elsewhere/sysctl.c");
+        let err = compile_from(&other, "kernel/sysctl.c", src, tree).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the compile command does not name `/src/kernel/sysctl.c`"
+        );
+    }
 
     #[test]
     fn reads_a_continued_make_variable() {
