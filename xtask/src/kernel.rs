@@ -334,6 +334,46 @@ fn copy_build(base: &Kernel, dir: &Path) -> Result<()> {
             std::fs::remove_file(&path)?;
         }
     }
+    rebase_commands(&base.dir, dir)
+}
+
+/// Rewrites the build directory's own path from `old` to `new` in the
+/// saved commands and dependency lists under `new` (`.cmd` and `.d` files:
+/// the Rust crates and objtool are built with absolute output paths), so
+/// that Kbuild finds every command unchanged and rebuilds nothing that the
+/// change does not touch; each file keeps its time stamp.
+fn rebase_commands(old: &Path, new: &Path) -> Result<()> {
+    let (from, to) = (old.display().to_string(), new.display().to_string());
+    let mut dirs = vec![new.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if !kind.is_file() || !(name.ends_with(".cmd") || name.ends_with(".d")) {
+                continue;
+            }
+            let text = std::fs::read(&path)?;
+            let Ok(text) = String::from_utf8(text) else {
+                continue;
+            };
+            if text.contains(&from) {
+                let modified = entry.metadata()?.modified()?;
+                std::fs::write(&path, text.replace(&from, &to))?;
+                std::fs::File::options()
+                    .write(true)
+                    .open(&path)?
+                    .set_modified(modified)
+                    .with_context(|| format!("cannot restore the time of `{}`", path.display()))?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -401,9 +441,16 @@ fn compile_from(saved: &str, file: &str, source: &Path, tree: &Path) -> Result<S
     if !command.contains(&original) {
         bail!("the compile command does not name `{}`", original.trim());
     }
+    // The compiler comes first; what follows a `;` post-processes its
+    // object (ppc64le runs `objtool --mcount` on it) and keeps its options.
+    let (compiler, after) = command.split_at(command.find(';').unwrap_or(command.len()));
     let (tree, source) = (tree.display(), source.display());
-    Ok(command.replace(&original, &format!(" {tree}/{file}"))
-        + &format!(" -fmacro-prefix-map={tree}/= -fdebug-prefix-map={tree}={source}"))
+    Ok(format!(
+        "{} -fmacro-prefix-map={tree}/= -fdebug-prefix-map={tree}={source}{after}",
+        compiler
+            .trim_end()
+            .replace(&original, &format!(" {tree}/{file}"))
+    ))
 }
 
 /// `make` variables that let the kernel's own bindgen run on `arch`.
@@ -471,19 +518,55 @@ pub fn make_in(kernel: &Kernel, tc: &setup::Toolchain) -> Command {
 
 #[cfg(test)]
 mod tests {
-    use super::{compile_from, fnv1a, make_variable};
+    use super::{compile_from, fnv1a, make_variable, rebase_commands};
     use std::path::Path;
+
+    #[test]
+    fn a_copied_build_names_itself_in_its_commands_and_keeps_their_times() {
+        let root = std::env::temp_dir().join(format!("klp-rs-rebase-{}", std::process::id()));
+        let (old, new) = (root.join("old"), root.join("new"));
+        std::fs::create_dir_all(new.join("rust")).unwrap();
+        let cmd = new.join("rust/.core.o.cmd");
+        let text = format!(
+            "savedcmd_rust/core.o := rustc --out-dir {}/rust\n",
+            old.display()
+        );
+        std::fs::write(&cmd, &text).unwrap();
+        let time = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+        std::fs::File::options()
+            .write(true)
+            .open(&cmd)
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+        let other = new.join("rust/core.o");
+        std::fs::write(&other, old.display().to_string()).unwrap();
+        rebase_commands(&old, &new).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&cmd).unwrap(),
+            text.replace(&old.display().to_string(), &new.display().to_string())
+        );
+        assert_eq!(std::fs::metadata(&cmd).unwrap().modified().unwrap(), time);
+        assert_eq!(
+            std::fs::read_to_string(&other).unwrap(),
+            old.display().to_string(),
+            "only commands and dependency lists are rewritten"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn a_unit_compiles_from_the_other_tree_named_as_the_source() {
         let saved = "savedcmd_kernel/sysctl.o := gcc -I/src/include \
-                     -fmacro-prefix-map=/src/= -c -o kernel/sysctl.o /src/kernel/sysctl.c\n\n\
+                     -fmacro-prefix-map=/src/= -c -o kernel/sysctl.o /src/kernel/sysctl.c  ; \
+                     ./tools/objtool/objtool --mcount kernel/sysctl.o\n\n\
                      source_kernel/sysctl.o := /src/kernel/sysctl.c\n";
         let (src, tree) = (Path::new("/src"), Path::new("/tree"));
         assert_eq!(
             compile_from(saved, "kernel/sysctl.c", src, tree).unwrap(),
             "gcc -I/src/include -fmacro-prefix-map=/src/= -c -o kernel/sysctl.o \
-             /tree/kernel/sysctl.c -fmacro-prefix-map=/tree/= -fdebug-prefix-map=/tree=/src"
+             /tree/kernel/sysctl.c -fmacro-prefix-map=/tree/= -fdebug-prefix-map=/tree=/src; \
+             ./tools/objtool/objtool --mcount kernel/sysctl.o"
         );
         let err = compile_from(saved, "kernel/fork.c", src, tree).unwrap_err();
         assert_eq!(err.to_string(), "no compile command");
