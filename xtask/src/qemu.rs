@@ -50,8 +50,6 @@ pub struct Guest {
     kernel: kernel::Kernel,
     initramfs: PathBuf,
     emulator: guest_tools::Emulator,
-    /// Kernel parameters beyond the console and the suite.
-    params: Vec<String>,
 }
 
 /// A finished guest run.
@@ -138,7 +136,6 @@ impl Guest {
             kernel,
             initramfs,
             emulator: guest_tools::emulator(cache, arch)?,
-            params: Vec::new(),
         })
     }
 
@@ -161,14 +158,7 @@ impl Guest {
             kernel,
             initramfs,
             emulator: guest_tools::emulator(cache, arch)?,
-            params: Vec::new(),
         })
-    }
-
-    /// The same guest, booted with the kernel parameter `param` too.
-    pub fn with_param(mut self, param: &str) -> Self {
-        self.params.push(param.into());
-        self
     }
 
     /// TCG, or KVM when asked for and a probe boot under KVM completes.
@@ -243,7 +233,6 @@ impl Guest {
             kernel: self.kernel.clone(),
             initramfs: path,
             emulator: self.emulator.clone(),
-            params: self.params.clone(),
         };
         guest.boot(cache, suite, accel, timeout, true)
     }
@@ -292,18 +281,10 @@ impl Guest {
         .arg("-initrd")
         .arg(&self.initramfs)
         .arg("-append")
-        .arg(
-            [
-                format!("console={}", self.arch.console()),
-                "loglevel=3 panic=-1".into(),
-                format!("klp.suite={suite}"),
-            ]
-            .iter()
-            .chain(&self.params)
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(" "),
-        )
+        .arg(format!(
+            "console={} loglevel=3 panic=-1 klp.suite={suite}",
+            self.arch.console()
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

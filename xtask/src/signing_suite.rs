@@ -1,20 +1,13 @@
-//! The `signing` suite: a kernel that enforces module signatures loads a
-//! klp-rs patch that `cargo xtask build` signed, and refuses the same patch
-//! unsigned and changed after signing: `klp load` exits 1 with the
-//! kernel's error and says how to sign, and nothing changes
-//! (`qemu/guest/scenarios/signing.sh`). On x86_64 the kernel is built with
-//! `CONFIG_MODULE_SIG_FORCE` (derived from the cached kernel: the option
-//! recompiles the kernel's Rust crates, minutes per arch); on the other
-//! arches it is the cached kernel booted with `module.sig_enforce=1`, the
-//! same check (`srctree/kernel/module/signing.c`: `sig_enforce`) turned on
-//! at boot.
+//! The `signing` suite: a kernel that enforces module signatures
+//! (`CONFIG_MODULE_SIG_FORCE`, derived from the cached kernel: one unit
+//! recompiled, relinked) loads a klp-rs patch that `cargo xtask build`
+//! signed, and refuses the same patch unsigned and changed after signing:
+//! `klp load` exits 1 with the kernel's error and says how to sign, and
+//! nothing changes (`qemu/guest/scenarios/signing.sh`).
 
 use crate::{initramfs, kernel, modules, qemu, setup, signing};
 use anyhow::{bail, Context, Result};
 
-/// The arch whose signing guest boots a kernel built with
-/// `CONFIG_MODULE_SIG_FORCE`.
-const FORCE_CONFIG_LANE: crate::arch::Arch = crate::arch::Arch::X86_64;
 /// The suite's name: its scenario is `qemu/guest/scenarios/signing.sh`.
 pub const SUITE: &str = "signing";
 /// The patch the guest loads, signed and not.
@@ -35,12 +28,7 @@ pub fn guest(
     // release, symbol versions and built-in certificate, so the modules
     // built (and signed) against the base are the ones to load.
     let kos = modules::build(cache, tc, &base, modules::Lint::No)?;
-    let built_to_enforce = arch == FORCE_CONFIG_LANE;
-    let enforcing = if built_to_enforce {
-        signing::enforcing_kernel(cache, tc, arch)?
-    } else {
-        base
-    };
+    let enforcing = signing::enforcing_kernel(cache, tc, arch)?;
     let ko = kos
         .iter()
         .find(|k| k.file_stem().is_some_and(|s| s == PATCH))
@@ -59,12 +47,7 @@ pub fn guest(
         file("unsigned", unsigned.to_vec()),
         file("altered", altered(&signed)?),
     ];
-    let guest = qemu::Guest::with_modules(cache, enforcing, std::slice::from_ref(ko), extra)?;
-    Ok(if built_to_enforce {
-        guest
-    } else {
-        guest.with_param("module.sig_enforce=1")
-    })
+    qemu::Guest::with_modules(cache, enforcing, std::slice::from_ref(ko), extra)
 }
 
 /// `signed` with one byte of its description changed (upper case), its
