@@ -18,7 +18,7 @@ pub struct QemuCmd {
     #[arg(long)]
     kvm: bool,
     /// Seconds before a hung guest is killed [default: 180; 600 for the
-    /// `selftests*` suites].
+    /// `selftests*` and `klp` suites].
     #[arg(long)]
     timeout: Option<u64>,
 }

@@ -90,6 +90,20 @@ impl TestCmd {
                 &cache.logs().join("cargo-fmt.log"),
             )
         });
+        // The guest suites spend most of their time asleep (a livepatch
+        // transition on 2 CPUs waits for the kernel's retry, a second
+        // later), so the kernels of the arches to come build meanwhile, one
+        // after the other. Each build holds its directory's lock: a step
+        // that needs a kernel still being built waits for it, and one whose
+        // build failed here builds it again and reports the error.
+        let builder = tc.clone().map(|tc| {
+            let cache = cache.clone();
+            std::thread::spawn(move || {
+                for &arch in Arch::ALL {
+                    let _ = kernel::build(&cache, &tc, arch);
+                }
+            })
+        });
         if let Some(tc) = tc {
             step("rustfmt kmod".into(), &mut || {
                 let mut cmd = tc.command("rustfmt");
@@ -152,6 +166,10 @@ impl TestCmd {
             }
         }
 
+        if let Some(builder) = builder {
+            // Every kernel was needed above, so the builds are over.
+            let _ = builder.join();
+        }
         if !matrix.is_empty() {
             let table = render_matrix(&matrix);
             let path = cache.logs().join("arch-matrix.md");
