@@ -77,20 +77,12 @@ pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel>
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         key.push_str(&format!("fragment {name}\n{text}"));
     }
-    let dir = cache
-        .builds()
-        .join(format!("{arch}-{:016x}", fnv1a(key.as_bytes())));
-    let kernel = Kernel {
-        arch,
-        image: dir.join(arch.image()),
-        dir: dir.clone(),
-    };
     let label = arch.to_string();
-    let _lock = lock(cache, &dir)?;
-    if is_built(&kernel) {
-        eprintln!("==> kernel {label} is up to date: {}", dir.display());
-        return Ok(kernel);
-    }
+    let (kernel, _lock) = match claim(cache, arch, &key, &label)? {
+        Claim::Built(kernel) => return Ok(kernel),
+        Claim::ToBuild(kernel, lock) => (kernel, lock),
+    };
+    let dir = kernel.dir.clone();
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("klp-rs-key.txt"), &key)?;
     let logs = cache.logs();
@@ -115,13 +107,38 @@ pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<Kernel>
     )?;
     make_all(
         cache,
-        &kernel,
+        (&kernel, &key),
         &label,
         "10 to 20 minutes on 2 cores",
         &mut make(&[])?,
     )?;
-    std::fs::write(dir.join(STAMP), &key)?;
     Ok(kernel)
+}
+
+/// The build keyed by `key` in the cache, built already, or to build while
+/// its lock is held.
+enum Claim {
+    Built(Kernel),
+    ToBuild(Kernel, std::fs::File),
+}
+
+/// The cache directory of the build keyed by `key` (named `label` in
+/// messages), waiting for any other build of it to end.
+fn claim(cache: &Cache, arch: Arch, key: &str, label: &str) -> Result<Claim> {
+    let dir = cache
+        .builds()
+        .join(format!("{arch}-{:016x}", fnv1a(key.as_bytes())));
+    let kernel = Kernel {
+        arch,
+        image: dir.join(arch.image()),
+        dir,
+    };
+    let lock = lock(cache, &kernel.dir)?;
+    if kernel.dir.join(STAMP).is_file() && kernel.image.is_file() {
+        eprintln!("==> kernel {label} is up to date: {}", kernel.dir.display());
+        return Ok(Claim::Built(kernel));
+    }
+    Ok(Claim::ToBuild(kernel, lock))
 }
 
 /// Holds the lock of the build directory `dir`: one build per directory at
@@ -138,10 +155,6 @@ fn lock(cache: &Cache, dir: &Path) -> Result<std::fs::File> {
             .with_context(|| format!("cannot lock `{}`", lock_path.display()))?;
     }
     Ok(lock)
-}
-
-fn is_built(kernel: &Kernel) -> bool {
-    kernel.dir.join(STAMP).is_file() && kernel.image.is_file()
 }
 
 /// `make` of the kernel `source` into `dir` for `arch`, with the toolchain.
@@ -198,10 +211,11 @@ fn configure(
     Ok(())
 }
 
-/// `make -jN` (everything), then checks the image is there.
+/// `make -jN` (everything), checks the image is there, and marks the build
+/// done with its `key`.
 fn make_all(
     cache: &Cache,
-    kernel: &Kernel,
+    (kernel, key): (&Kernel, &str),
     label: &str,
     how_long: &str,
     make: &mut Command,
@@ -218,6 +232,7 @@ fn make_all(
             kernel.image.display()
         );
     }
+    std::fs::write(kernel.dir.join(STAMP), key)?;
     Ok(())
 }
 
@@ -262,20 +277,12 @@ pub fn derive(
         variant.label, variant.key
     );
     let arch = base.arch;
-    let dir = cache
-        .builds()
-        .join(format!("{arch}-{:016x}", fnv1a(key.as_bytes())));
-    let kernel = Kernel {
-        arch,
-        image: dir.join(arch.image()),
-        dir: dir.clone(),
-    };
     let label = format!("{arch}-{}", variant.label);
-    let _lock = lock(cache, &dir)?;
-    if is_built(&kernel) {
-        eprintln!("==> kernel {label} is up to date: {}", dir.display());
-        return Ok(kernel);
-    }
+    let (kernel, _lock) = match claim(cache, arch, &key, &label)? {
+        Claim::Built(kernel) => return Ok(kernel),
+        Claim::ToBuild(kernel, lock) => (kernel, lock),
+    };
+    let dir = kernel.dir.clone();
     copy_build(base, &dir)?;
     std::fs::write(dir.join("klp-rs-key.txt"), &key)?;
     let make = |target: &[&str]| make_tree(tc, arch, &tc.source, &dir, target);
@@ -297,12 +304,11 @@ pub fn derive(
     }
     make_all(
         cache,
-        &kernel,
+        (&kernel, &key),
         &label,
         "what the change touches, and a relink",
         &mut make(&[])?,
     )?;
-    std::fs::write(dir.join(STAMP), &key)?;
     Ok(kernel)
 }
 
