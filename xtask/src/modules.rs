@@ -133,22 +133,9 @@ fn build_in(
             Some(key) => key.clone(),
             None => SigningKey::of_build(kernel)?,
         };
-        sign_all(kernel, &key, &kos)?;
+        signing::sign_all(kernel, &key, &kos)?;
     }
     Ok(kos)
-}
-
-/// Signs each of `kos` (after their post-link step) with `key`.
-pub fn sign_all(kernel: &kernel::Kernel, key: &SigningKey, kos: &[PathBuf]) -> Result<()> {
-    for ko in kos {
-        signing::sign(kernel, key, ko)?;
-    }
-    eprintln!(
-        "==> signed {} module(s) with `{}`",
-        kos.len(),
-        key.key.display()
-    );
-    Ok(())
 }
 
 /// The post-link step of every `.ko` (`tools/klp-convert`), run by Kbuild's

@@ -248,7 +248,7 @@ fn build_c_modules(
             .join(format!("selftests-c-modules-{}.log", kernel.arch)),
     )?;
     let kos = modules::modules_in(&out)?;
-    modules::sign_all(kernel, &signing::SigningKey::of_build(kernel)?, &kos)?;
+    signing::sign_all(kernel, &signing::SigningKey::of_build(kernel)?, &kos)?;
     Ok(kos)
 }
 

@@ -69,15 +69,10 @@ impl SigningKey {
     }
 }
 
-/// Signs `ko` for `kernel` with `key`, replacing any signature it had (a
-/// rebuild that did not relink a module leaves it signed), and checks that
-/// it now carries one.
-pub fn sign(kernel: &Kernel, key: &SigningKey, ko: &Path) -> Result<()> {
-    let data = std::fs::read(ko).with_context(|| format!("cannot read `{}`", ko.display()))?;
-    let body = klp::signature::unsigned(&data);
-    if body.len() != data.len() {
-        std::fs::write(ko, body)?;
-    }
+/// Signs each of `kos` (after their post-link step) for `kernel` with
+/// `key`, replacing any signature one had (a rebuild that did not relink a
+/// module leaves it signed), and checks that each now carries one.
+pub fn sign_all(kernel: &Kernel, key: &SigningKey, kos: &[PathBuf]) -> Result<()> {
     let tool = kernel.dir.join("scripts/sign-file");
     if !tool.is_file() {
         bail!(
@@ -87,9 +82,27 @@ pub fn sign(kernel: &Kernel, key: &SigningKey, ko: &Path) -> Result<()> {
         );
     }
     let hash = sig_hash(kernel)?;
+    for ko in kos {
+        sign(&tool, &hash, key, ko)?;
+    }
+    eprintln!(
+        "==> signed {} module(s) with `{}`",
+        kos.len(),
+        key.key.display()
+    );
+    Ok(())
+}
+
+/// Signs `ko` with `sign-file` (`tool`), `hash` and `key`.
+fn sign(tool: &Path, hash: &str, key: &SigningKey, ko: &Path) -> Result<()> {
+    let data = std::fs::read(ko).with_context(|| format!("cannot read `{}`", ko.display()))?;
+    let body = klp::signature::unsigned(&data);
+    if body.len() != data.len() {
+        std::fs::write(ko, body)?;
+    }
     run::output(
-        Command::new(&tool)
-            .arg(&hash)
+        Command::new(tool)
+            .arg(hash)
             .arg(&key.key)
             .arg(&key.cert)
             .arg(ko),
