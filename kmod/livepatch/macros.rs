@@ -11,7 +11,8 @@
 /// ordinary Rust function after `old_name =>`; its parameters may use any
 /// [`CArg`](super::CArg) type in place of the C type (e.g. `&SeqFile` for a
 /// `struct seq_file *`), or `old_name => extern c_name,` for a replacement
-/// written in C in the same module. `#[sympos = N]` before `old_name` picks the N-th of
+/// written in C in the same module (`"old.name" => extern c_name,` for a
+/// name that is no identifier, as GCC's clones). `#[sympos = N]` before `old_name` picks the N-th of
 /// several local functions of that name in the object. `replace: true` makes
 /// the patch a cumulative one that atomically replaces all earlier patches.
 /// Objects are `vmlinux { ... }` or `module "name" { ... }`.
@@ -203,6 +204,15 @@ macro_rules! patch {
     ) => {
         $crate::livepatch::patch!(@funcs [$($def)* extern "C" { fn $new(); }]
             [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!(stringify!($old)), $new,
+                $crate::livepatch::patch!(@or_zero $($pos)?))] $($rest)*)
+    };
+    // The same, the old function named by a string: GCC's clones
+    // (`"foo.isra.0"`) are no identifiers.
+    (@funcs [$($def:item)*] [$($entry:expr),*]
+        $(#[sympos = $pos:literal])? $old:literal => extern $new:ident, $($rest:tt)*
+    ) => {
+        $crate::livepatch::patch!(@funcs [$($def)* extern "C" { fn $new(); }]
+            [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!($old), $new,
                 $crate::livepatch::patch!(@or_zero $($pos)?))] $($rest)*)
     };
     (@or_zero $pos:literal) => { $pos };

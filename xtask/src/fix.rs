@@ -38,13 +38,20 @@ pub struct FixCmd {
     arch: Arch,
     /// Write the skeleton the diff gives over the checked-in one instead
     /// of comparing them.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "generated")]
     bless: bool,
+    /// Boot the patch `cargo xtask generate` makes from the diff instead
+    /// of the hand-written one (no skeleton check).
+    #[arg(long)]
+    generated: bool,
 }
 
 impl FixCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
         let tc = setup::ensure(cache, false)?;
+        if self.generated {
+            return prove_generated(cache, &tc, self.arch, &self.name, qemu::Accel::Tcg)?.check();
+        }
         prove(
             cache,
             &tc,
@@ -71,6 +78,47 @@ pub fn prove(
     let kernel = kernel::build(cache, tc, arch)?;
     check_skeleton(cache, tc, &kernel, &fix, bless)?;
     run_guest(cache, tc, arch, &fix, accel)
+}
+
+/// The fix `name` on `arch` with its patch generated from the diff (the
+/// same module name and metadata as the hand-written one): the guest's
+/// outcome of the same suite.
+pub fn prove_generated(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    arch: Arch,
+    name: &str,
+    accel: qemu::Accel,
+) -> Result<qemu::Outcome> {
+    let fix = Fix::load(name)?;
+    let without = fix.kernel_without(cache, tc, arch)?;
+    let meta = klp_gen::module::Metadata {
+        name: module_name(&fix),
+        description: fix
+            .trailer("Description")
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+        version: 1,
+        replace: true,
+        cves: fix.trailer("Cve"),
+        bugs: fix.trailer("Bug"),
+    };
+    let dest = without
+        .checkout_dir()
+        .join(format!("fix-{}-generated", fix.name));
+    let ko = crate::generate::generate(
+        cache,
+        tc,
+        &without,
+        Some(&fix.reverted_tree(cache, &tc.source)?),
+        &[repo_root().join("kmod/fixes").join(format!("{name}.diff"))],
+        &meta,
+        &dest,
+    )?;
+    let guest = qemu::Guest::with_modules(cache, without, &[ko], Vec::new())?;
+    let suite = format!("fix-{}", fix.name);
+    guest.run_suite(cache, &suite, accel, qemu::suite_timeout(&suite))
 }
 
 /// The fixes of `kmod/fixes/` (`<name>.diff`), sorted.
@@ -278,6 +326,16 @@ impl Fix {
             name: name.to_string(),
             diff,
         })
+    }
+
+    /// The values of the description's `Klp-<key>: value` lines.
+    pub fn trailer(&self, key: &str) -> Vec<String> {
+        let prefix = format!("Klp-{key}: ");
+        self.diff[..self.diff.len() - self.hunks_text().len()]
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .map(str::to_string)
+            .collect()
     }
 
     /// The diff without its description: what a build depends on.

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod demo;
 pub mod diff;
 pub mod fix;
+pub mod generate;
 pub mod guest_tools;
 pub mod initramfs;
 pub mod kconfig;

@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use xtask::{
-    bench, cache::Cache, demo, diff, fix, kernel_cmd, modules, own_diff, qemu_cmd, seed, setup,
-    test, Failed,
+    bench, cache::Cache, demo, diff, fix, generate, kernel_cmd, modules, own_diff, qemu_cmd, seed,
+    setup, test, Failed,
 };
 
 #[derive(Parser)]
@@ -39,6 +39,8 @@ enum Task {
     Diff(diff::DiffCmd),
     /// A real fix end to end: diff, skeleton, patch, guest (kmod/fixes/).
     Fix(fix::FixCmd),
+    /// A live patch module generated from a source fix (unified diffs).
+    Generate(generate::GenerateCmd),
     /// Measure `diff` against its peers on real kernels; fuzz its parser.
     Bench(bench::BenchCmd),
 }
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Task::Diff(t) => t.run(&cache),
         Task::Bench(t) => t.run(&cache),
         Task::Fix(t) => t.run(&cache),
+        Task::Generate(t) => t.run(&cache),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -83,7 +83,7 @@ pub fn build_fixes(
 
 /// Builds the Kbuild tree at `dir` into `klp-rs-<what>[-lint]` and, unless
 /// linting, signs every module with `key` (default: the kernel build's).
-fn build_in(
+pub fn build_in(
     cache: &Cache,
     tc: &setup::Toolchain,
     kernel: &kernel::Kernel,
@@ -92,10 +92,7 @@ fn build_in(
     what: &str,
     key: Option<&SigningKey>,
 ) -> Result<Vec<PathBuf>> {
-    let out = kernel.checkout_dir().join(match lint {
-        Lint::No => format!("klp-rs-{what}"),
-        Lint::DenyWarnings => format!("klp-rs-{what}-lint"),
-    });
+    let out = output_dir(kernel, lint, what);
     std::fs::create_dir_all(&out)?;
     let convert = convert_tool(cache)?;
     let mut make = kernel::make_in(kernel, tc);
@@ -136,6 +133,14 @@ fn build_in(
         signing::sign_all(kernel, &key, &kos)?;
     }
     Ok(kos)
+}
+
+/// Where [`build_in`] builds the tree `what` (Kbuild's `MO=`).
+pub fn output_dir(kernel: &kernel::Kernel, lint: Lint, what: &str) -> PathBuf {
+    kernel.checkout_dir().join(match lint {
+        Lint::No => format!("klp-rs-{what}"),
+        Lint::DenyWarnings => format!("klp-rs-{what}-lint"),
+    })
 }
 
 /// The post-link step of every `.ko` (`tools/klp-convert`), run by Kbuild's

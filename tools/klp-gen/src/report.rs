@@ -1,0 +1,183 @@
+//! What a generated patch is, for review: each replaced function and why,
+//! new functions and variables, every livepatch relocation, every table
+//! entry carried; and the refusals, from the comparison of the units.
+
+use crate::{extract::Extracted, module, units::Unit};
+use klp_diff::{Report, Why};
+use std::fmt::Write;
+
+/// One unit's part of the patch.
+pub struct UnitReport {
+    pub unit: Unit,
+    pub report: Report,
+    pub extracted: Extracted,
+    /// The name of its object in the module.
+    pub part: String,
+}
+
+/// What the comparison says cannot be live-patched, one line each.
+pub fn refusals(report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in &report.changed_data {
+        let what = match d.change {
+            "new" => continue,
+            "removed" => "removed",
+            "size" => "changed size (layout)",
+            _ => "changed initial value",
+        };
+        out.push(format!(
+            "variable `{}` [{}]: {what}; existing data cannot change in place: carry the new state in a `Shadow<T>` written in Rust (`--rust`)",
+            d.var.name, d.var.file
+        ));
+    }
+    for t in report
+        .changed_types
+        .iter()
+        .filter(|t| t.needs_shadow && !t.used_by.is_empty())
+    {
+        out.push(format!(
+            "type `{}`: {} ({}); used by {}: existing instances keep the old layout: carry new fields in a `Shadow<T>` (`--rust`)",
+            t.name,
+            t.reason(),
+            t.changes.join(", "),
+            t.used_by.join(", ")
+        ));
+    }
+    for c in &report.changed_functions {
+        if let Some((old, new)) = &c.signature {
+            out.push(format!(
+                "function `{}`: its signature changed (`{old}` -> `{new}`); callers in the running kernel pass the old arguments",
+                c.func.name
+            ));
+        }
+    }
+    for u in &report.unpatchable {
+        out.push(format!("function `{}`: {}", u.func.name, u.reason));
+    }
+    for f in &report.removed_functions {
+        if !f.name.contains('.') {
+            out.push(format!(
+                "function `{}` [{}]: removed; a live patch cannot remove a function its callers in the running kernel still call",
+                f.name, f.file
+            ));
+        }
+    }
+    out
+}
+
+/// The report.
+pub fn render(
+    meta: &module::Metadata,
+    patches: &[String],
+    warnings: &[String],
+    replacements: &[module::Replacement],
+    units: &[UnitReport],
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "live patch `{}` version {}, generated from {}",
+        meta.name,
+        meta.version,
+        patches.join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "atomic replace: {}; cves: {}; bugs: {}",
+        if meta.replace { "yes" } else { "no" },
+        list(&meta.cves),
+        list(&meta.bugs)
+    );
+    for w in warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
+    for u in units {
+        let _ = writeln!(
+            s,
+            "\n{} ({}) -> `{}`, in part {}.o",
+            u.unit.source, u.unit.object, u.unit.target, u.part
+        );
+        let _ = writeln!(s, "  replaced functions:");
+        for (old, entry) in &u.extracted.entry_points {
+            let r = replacements.iter().find(|r| &r.entry_point == entry);
+            let pos = r.map_or(0, |r| r.sympos);
+            let why = u
+                .report
+                .replacements
+                .iter()
+                .find(|x| &x.func.name == old)
+                .map(|x| match &x.why {
+                    Why::Changed => "its own code changed".to_string(),
+                    Why::Inlines(f) => {
+                        format!("it has an inlined copy of `{f}`, whose code changed")
+                    }
+                })
+                .unwrap_or_else(|| "its code changed".into());
+            let inlined: Vec<&str> = u
+                .report
+                .inline_callers
+                .iter()
+                .filter(|c| &c.caller.name == old)
+                .map(|c| c.inlines.as_str())
+                .collect();
+            let inl = if inlined.is_empty() {
+                String::new()
+            } else {
+                format!(" (inlines {})", inlined.join(", "))
+            };
+            let _ = writeln!(s, "    {old} sympos {pos}: {why}{inl}; new code `{entry}`");
+        }
+        let new_fns: Vec<&str> = u
+            .report
+            .new_functions
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        let new_data: Vec<&str> = u
+            .report
+            .changed_data
+            .iter()
+            .filter(|d| d.change == "new")
+            .map(|d| d.var.name.as_str())
+            .collect();
+        let _ = writeln!(s, "  new functions: {}", list_str(&new_fns));
+        let _ = writeln!(s, "  new variables: {}", list_str(&new_data));
+        let _ = writeln!(s, "  sections carried: {}", u.extracted.sections.join(" "));
+        let _ = writeln!(
+            s,
+            "  livepatch relocations (symbols of the running kernel it does not export):"
+        );
+        if u.extracted.klp_symbols.is_empty() {
+            let _ = writeln!(s, "    none");
+        }
+        for k in &u.extracted.klp_symbols {
+            let kind = if k.function { "function" } else { "variable" };
+            let _ = writeln!(s, "    {} ({kind})", k.symbol);
+        }
+        let _ = writeln!(s, "  exported symbols used: {}", list(&u.extracted.exports));
+        let tables: Vec<String> = u
+            .extracted
+            .table_entries
+            .iter()
+            .map(|(n, c)| format!("{n} x{c}"))
+            .collect();
+        let _ = writeln!(s, "  table entries carried: {}", list(&tables));
+    }
+    s
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn list_str(v: &[&str]) -> String {
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(", ")
+    }
+}

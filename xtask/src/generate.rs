@@ -1,0 +1,251 @@
+//! `cargo xtask generate FIX.patch...`: a live patch module generated from
+//! a source fix (the `klp-gen` crate), built against the arch's kernel by
+//! Kbuild, post-linked and signed as every module, with its review report
+//! beside the `.ko`.
+
+use crate::{arch::Arch, cache::Cache, kernel, modules, repo_root, setup};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// `cargo xtask generate`.
+#[derive(clap::Args, Debug)]
+pub struct GenerateCmd {
+    /// The fix: unified diffs against the kernel tree (`patch -p1`),
+    /// applied in order; several make one cumulative patch.
+    #[arg(required = true, value_name = "FIX.patch")]
+    patches: Vec<PathBuf>,
+    /// The arch whose cached kernel to build against, or `all`.
+    #[arg(long, default_value = "x86_64")]
+    arch: String,
+    /// The module's name (default: `klp_` and the first patch's file stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// The patch's version (cumulative patches rise).
+    #[arg(long, default_value_t = 1)]
+    version: u32,
+    /// A CVE the patch fixes (repeatable).
+    #[arg(long = "cve", value_name = "ID")]
+    cves: Vec<String>,
+    /// A bug the patch fixes (repeatable).
+    #[arg(long = "bug", value_name = "ID")]
+    bugs: Vec<String>,
+    /// Do not atomically replace earlier patches.
+    #[arg(long)]
+    no_replace: bool,
+    /// The module's description (default: the first patch's first line).
+    #[arg(long)]
+    description: Option<String>,
+    /// A kernel build of your own (its `O=` directory or tree) instead of
+    /// the cached one; its arch is read from its `.config`.
+    #[arg(long, value_name = "DIR", conflicts_with = "arch")]
+    kdir: Option<PathBuf>,
+    /// Where to put the `.ko` and its report (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+impl GenerateCmd {
+    pub fn run(self, cache: &Cache) -> Result<()> {
+        let tc = setup::ensure(cache, false)?;
+        let kernels = match &self.kdir {
+            Some(dir) => vec![own_kernel(dir)?],
+            None => {
+                let arches: Vec<Arch> = if self.arch == "all" {
+                    Arch::ALL.to_vec()
+                } else {
+                    vec![self.arch.parse().map_err(anyhow::Error::msg)?]
+                };
+                arches
+                    .into_iter()
+                    .map(|a| kernel::build(cache, &tc, a))
+                    .collect::<Result<_>>()?
+            }
+        };
+        let name = match &self.name {
+            Some(n) => n.clone(),
+            None => default_name(&self.patches[0])?,
+        };
+        let out = match &self.out {
+            Some(o) => o.clone(),
+            None => std::env::current_dir()?,
+        };
+        let meta = klp_gen::module::Metadata {
+            name: name.clone(),
+            description: match &self.description {
+                Some(d) => d.clone(),
+                None => default_description(&self.patches[0])?,
+            },
+            version: self.version,
+            replace: !self.no_replace,
+            cves: self.cves.clone(),
+            bugs: self.bugs.clone(),
+        };
+        let many = kernels.len() > 1;
+        for kernel in &kernels {
+            let dest = if many {
+                out.join(kernel.arch.to_string())
+            } else {
+                out.clone()
+            };
+            let ko = generate(cache, &tc, kernel, None, &self.patches, &meta, &dest)?;
+            println!("{}", ko.display());
+        }
+        Ok(())
+    }
+}
+
+/// Generates, builds and signs the module of `patches` for `kernel` (whose
+/// sources are `source`, if not the tree it names); copies the `.ko` and
+/// its report into `dest`; returns the `.ko`.
+pub fn generate(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    kernel: &kernel::Kernel,
+    source: Option<&Path>,
+    patches: &[PathBuf],
+    meta: &klp_gen::module::Metadata,
+    dest: &Path,
+) -> Result<PathBuf> {
+    let mut build = klp_gen::Build::open(&kernel.dir)?;
+    if let Some(tree) = source {
+        build = build.with_source(tree);
+    }
+    let base = kernel
+        .checkout_dir()
+        .join(format!("generate-{}", meta.name));
+    let patches: Vec<PathBuf> = patches
+        .iter()
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .with_context(|| format!("cannot read the patch `{}`", p.display()))
+        })
+        .collect::<Result<_>>()?;
+    eprintln!(
+        "==> generating `{}` for {} from {}",
+        meta.name,
+        kernel.arch,
+        patches
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let start = std::time::Instant::now();
+    let generated = klp_gen::generate(
+        &build,
+        &klp_gen::Request {
+            patches: patches.clone(),
+            meta: meta.clone(),
+            livepatch: repo_root().join("kmod/livepatch"),
+            work: base.join("work"),
+            out: base.join("module"),
+        },
+    )?;
+    for w in &generated.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!(
+        "    extracted in {:.1}s; review: {}",
+        start.elapsed().as_secs_f64(),
+        generated
+            .dir
+            .join(format!("{}.report.txt", meta.name))
+            .display()
+    );
+    // The extracted parts are prebuilt objects: Kbuild links what it
+    // finds in its output directory.
+    let what = format!("generate-{}", meta.name);
+    let mo = modules::output_dir(kernel, modules::Lint::No, &what);
+    if mo.exists() {
+        std::fs::remove_dir_all(&mo)?;
+    }
+    std::fs::create_dir_all(&mo)?;
+    for part in &generated.parts {
+        let file = part.file_name().context("a part has a name")?;
+        std::fs::copy(part, mo.join(file))?;
+    }
+    let kos = modules::build_in(
+        cache,
+        tc,
+        kernel,
+        modules::Lint::No,
+        &generated.dir,
+        &what,
+        None,
+    )?;
+    let Some(ko) = kos
+        .into_iter()
+        .find(|k| k.file_stem().is_some_and(|s| *s == *meta.name))
+    else {
+        bail!("the generated module directory built no `{}.ko`", meta.name);
+    };
+    std::fs::create_dir_all(dest)?;
+    let target = dest.join(format!("{}.ko", meta.name));
+    std::fs::copy(&ko, &target)?;
+    std::fs::write(
+        dest.join(format!("{}.report.txt", meta.name)),
+        &generated.report,
+    )?;
+    Ok(target)
+}
+
+/// A user's kernel build: its arch from its `.config`.
+fn own_kernel(dir: &Path) -> Result<kernel::Kernel> {
+    let config = std::fs::read_to_string(dir.join(".config")).with_context(|| {
+        format!(
+            "`{}` has no `.config`: name a built kernel tree",
+            dir.display()
+        )
+    })?;
+    let has = |o: &str| config.lines().any(|l| l == format!("{o}=y"));
+    let arch = if has("CONFIG_X86_64") {
+        Arch::X86_64
+    } else if has("CONFIG_ARM64") {
+        Arch::Aarch64
+    } else if has("CONFIG_PPC64") && has("CONFIG_CPU_LITTLE_ENDIAN") {
+        Arch::Ppc64le
+    } else if has("CONFIG_S390") {
+        Arch::S390x
+    } else {
+        bail!(
+            "the kernel in `{}` is of no arch klp-rs supports (x86_64, aarch64, ppc64le, s390x)",
+            dir.display()
+        );
+    };
+    let dir = std::fs::canonicalize(dir)?;
+    Ok(kernel::Kernel {
+        arch,
+        image: dir.join(arch.image()),
+        dir,
+    })
+}
+
+/// `klp_` and the patch's file stem, as a module name.
+fn default_name(patch: &Path) -> Result<String> {
+    let stem = patch
+        .file_stem()
+        .context("the patch has a file name")?
+        .to_string_lossy();
+    Ok(format!(
+        "klp_{}",
+        stem.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect::<String>()
+    ))
+}
+
+/// The patch's first non-empty line (a commit's subject), or its name.
+fn default_description(patch: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(patch)
+        .with_context(|| format!("cannot read the patch `{}`", patch.display()))?;
+    let line = text
+        .lines()
+        .map(|l| l.strip_prefix("Subject: ").unwrap_or(l).trim())
+        .find(|l| !l.is_empty() && !l.starts_with("From ") && !l.starts_with("--- "))
+        .unwrap_or_default();
+    Ok(if line.is_empty() || line.starts_with("diff ") {
+        format!("live patch generated from {}", patch.display())
+    } else {
+        line.to_string()
+    })
+}
