@@ -162,6 +162,15 @@ impl TestCmd {
                         matrix.push(MatrixCell::of(&outcome));
                         outcome.check()
                     });
+                    // The same suite with the patch generated from the
+                    // diff: no Rust written by hand.
+                    step(format!("{arch} fix {name} generated"), &mut || {
+                        let outcome = fix::prove_generated(cache, &tc, arch, &name, accel)?;
+                        let mut cell = MatrixCell::of(&outcome);
+                        cell.suite.push_str(" (generated)");
+                        matrix.push(cell);
+                        outcome.check()
+                    });
                 }
             }
         }

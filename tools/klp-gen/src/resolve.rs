@@ -53,6 +53,10 @@ impl UnitResolver<'_> {
 
 impl Resolve for UnitResolver<'_> {
     fn undefined(&self, name: &str) -> Result<Reach, String> {
+        // ppc64le: the module's own TOC, which the module loader provides.
+        if name == ".TOC." {
+            return Ok(Reach::Export(name.to_string()));
+        }
         match self.exporter(name) {
             Some(by) if by == self.target.object && by != "vmlinux" => Ok(self.klp(Found {
                 name: name.to_string(),

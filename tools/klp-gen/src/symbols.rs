@@ -147,7 +147,8 @@ impl Target {
                         .count();
                     candidates.push((matches[0], overlap));
                 }
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "the unit `{file}` of `{}` has {} local symbols named `{base}` ({}): ambiguous",
                     self.object,
                     matches.len(),
@@ -156,7 +157,8 @@ impl Target {
                         .map(|&i| self.entries[i].name.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
-                )),
+                ))
+                }
             }
         }
         candidates.sort_by_key(|&(_, overlap)| std::cmp::Reverse(overlap));
