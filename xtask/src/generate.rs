@@ -3,7 +3,7 @@
 //! Kbuild, post-linked and signed as every module, with its review report
 //! beside the `.ko`.
 
-use crate::{arch::Arch, cache::Cache, kernel, modules, repo_root, setup};
+use crate::{arch::Arch, cache::Cache, corpus, kernel, modules, qemu, repo_root, setup};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -42,6 +42,11 @@ pub struct GenerateCmd {
     /// Where to put the `.ko` and its report (default: the current directory).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Then prove it in a guest of the arch, with kpatch's integration-test
+    /// semantics: SCRIPT fails before the patch loads, passes while it is
+    /// loaded, fails again after it is unloaded; no WARNING, BUG or Oops.
+    #[arg(long, value_name = "SCRIPT", conflicts_with = "kdir")]
+    test: Option<PathBuf>,
 }
 
 impl GenerateCmd {
@@ -89,6 +94,16 @@ impl GenerateCmd {
             };
             let ko = generate(cache, &tc, kernel, None, &self.patches, &meta, &dest)?;
             println!("{}", ko.display());
+            if let Some(script) = &self.test {
+                let case = corpus::Case {
+                    name: name.clone(),
+                    module: name.clone(),
+                    patch: self.patches[0].clone(),
+                    test: script.clone(),
+                };
+                corpus::run_guest(cache, kernel.clone(), &[(case, ko)], qemu::Accel::Tcg)?
+                    .check()?;
+            }
         }
         Ok(())
     }

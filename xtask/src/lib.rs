@@ -5,6 +5,7 @@
 pub mod arch;
 pub mod bench;
 pub mod cache;
+pub mod corpus;
 pub mod demo;
 pub mod diff;
 pub mod fix;

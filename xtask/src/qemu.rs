@@ -32,7 +32,7 @@ const KVM_PROBE_SECS: u64 = 20;
 
 /// How long a guest running `suite` may take before it is killed, in seconds.
 pub fn suite_timeout(suite: &str) -> u64 {
-    if suite.starts_with("selftests") || suite == "klp" {
+    if suite.starts_with("selftests") || suite == "klp" || suite == crate::corpus::SUITE {
         LONG_TIMEOUT_SECS
     } else {
         DEFAULT_TIMEOUT_SECS

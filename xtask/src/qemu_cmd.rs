@@ -1,8 +1,9 @@
 //! `cargo xtask qemu --arch A --suite S`: the front end of [`crate::qemu`].
 //! Most suites boot the guest kernel with every module of `kmod/`; the
-//! `signing` suite boots the kernel that enforces module signatures.
+//! `signing` suite boots the kernel that enforces module signatures; the
+//! `generate` suite, the patches it generates from `kmod/corpus/`.
 
-use crate::{arch::Arch, cache::Cache, qemu, setup, signing_suite};
+use crate::{arch::Arch, cache::Cache, corpus, qemu, setup, signing_suite};
 use anyhow::Result;
 
 /// `cargo xtask qemu`.
@@ -25,6 +26,11 @@ pub struct QemuCmd {
 
 impl QemuCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
+        if self.suite == corpus::SUITE {
+            // Its guest holds the patches it generates first.
+            let tc = setup::ensure(cache, false)?;
+            return corpus::prove(cache, &tc, self.arch, qemu::Accel::Tcg)?.check();
+        }
         let guest = if self.suite == signing_suite::SUITE {
             let tc = setup::ensure(cache, false)?;
             signing_suite::guest(cache, &tc, self.arch)?

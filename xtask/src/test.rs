@@ -3,7 +3,7 @@
 //! step failed.
 
 use crate::{
-    arch::Arch, cache::Cache, fix, kernel, modules, own_diff, qemu, repo_root, run, setup,
+    arch::Arch, cache::Cache, corpus, fix, kernel, modules, own_diff, qemu, repo_root, run, setup,
     signing_suite, Failed,
 };
 use anyhow::Result;
@@ -151,6 +151,12 @@ impl TestCmd {
                     let suite = signing_suite::SUITE;
                     let outcome =
                         guest.run_suite(cache, suite, accel, qemu::suite_timeout(suite))?;
+                    matrix.push(MatrixCell::of(&outcome));
+                    outcome.check()
+                });
+                // Patches generated from the corpus's fixes.
+                step(format!("{arch} {}", corpus::SUITE), &mut || {
+                    let outcome = corpus::prove(cache, &tc, arch, accel)?;
                     matrix.push(MatrixCell::of(&outcome));
                     outcome.check()
                 });

@@ -38,6 +38,8 @@ pub fn compile(build: &Build, unit: &Unit, tree: &Path, out: &Path) -> Result<()
         text = text.replace(&named, &tree.display().to_string());
     }
     text.push_str(" -ffunction-sections -fdata-sections");
+    // Helpers a fix may include (`<klp-rs/syscall.h>`).
+    text.push_str(&format!(" -I'{}'", include_dir().display()));
     // Both builds name their sources as the build does, so that their
     // DWARF (units, file names) compares equal.
     text.push_str(&format!(
@@ -103,4 +105,9 @@ pub fn compile(build: &Build, unit: &Unit, tree: &Path, out: &Path) -> Result<()
         });
     }
     Ok(())
+}
+
+/// The directory of the headers fixes may include (`<klp-rs/syscall.h>`).
+pub fn include_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("include")
 }

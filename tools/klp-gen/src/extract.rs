@@ -23,11 +23,14 @@ pub enum Reach {
     /// Exported by the target (or by `vmlinux` for a module target): a
     /// plain undefined symbol.
     Export(String),
-    /// Not exported: a livepatch symbol of the target.
+    /// Not exported: a livepatch symbol of the target, a function or a
+    /// variable of `size` bytes there.
     Klp {
         object: String,
         name: String,
         sympos: u64,
+        function: bool,
+        size: u64,
     },
 }
 
@@ -44,6 +47,9 @@ pub trait Resolve {
 pub struct Request<'a> {
     /// The patched unit's object.
     pub object: &'a [u8],
+    /// The original unit's object (to tell which of its static locals a
+    /// changed function uses).
+    pub original: &'a [u8],
     /// Functions that replace the target's (changed ones).
     pub replaced: &'a [String],
     /// Functions only the patched unit has.
@@ -100,6 +106,7 @@ enum Out {
 
 struct Extractor<'d, 'r> {
     file: File<'d>,
+    original: File<'d>,
     arch: object::Architecture,
     resolve: &'r dyn Resolve,
     original_names: &'r BTreeSet<String>,
@@ -118,9 +125,14 @@ pub fn extract(request: &Request<'_>, resolve: &dyn Resolve) -> Result<Extracted
         what: "the patched unit's object".into(),
         why: e.to_string(),
     })?;
+    let original = File::parse(request.original).map_err(|e| Error::Input {
+        what: "the original unit's object".into(),
+        why: e.to_string(),
+    })?;
     let arch = file.architecture();
     let mut x = Extractor {
         file,
+        original,
         arch,
         resolve,
         original_names: request.original_names,
@@ -131,6 +143,9 @@ pub fn extract(request: &Request<'_>, resolve: &dyn Resolve) -> Result<Extracted
     };
     for name in request.replaced.iter().chain(request.new) {
         x.carry_function(name)?;
+    }
+    for name in request.replaced {
+        x.check_ftrace_site(name);
     }
     // Carry what the code needs, then the table entries that point into
     // it (which may need more: alternative instructions), to a fixpoint.
@@ -209,6 +224,112 @@ impl<'d> Extractor<'d, '_> {
         Ok(())
     }
 
+    /// A replaced function must have an ftrace site (an entry of
+    /// `__mcount_loc` or `__patchable_function_entries`): live patching
+    /// redirects calls there.
+    fn check_ftrace_site(&mut self, name: &str) {
+        let Some(sec) = self
+            .file
+            .symbols()
+            .find(|s| s.kind() == SymbolKind::Text && s.name() == Ok(name) && s.is_definition())
+            .and_then(|s| s.section_index())
+        else {
+            return;
+        };
+        let traced = self.file.sections().any(|table| {
+            matches!(
+                table.name(),
+                Ok("__mcount_loc" | "__patchable_function_entries")
+            ) && table.relocations().any(|(_, r)| match r.target() {
+                RelocationTarget::Symbol(i) => self
+                    .file
+                    .symbol_by_index(i)
+                    .is_ok_and(|s| s.section_index() == Some(sec)),
+                _ => false,
+            })
+        });
+        if !traced {
+            let hint = if name.starts_with("__do_sys_") || name.starts_with("__se_sys_") {
+                ": it is a system call's body; write the fix with `KLP_RS_SYSCALL_DEFINEn` from `<klp-rs/syscall.h>` so that the arch's entry stub is replaced"
+            } else {
+                " (`notrace`, or `inline` code GCC did not inline)"
+            };
+            self.problems.push(format!(
+                "`{name}`: no ftrace site, so live patching cannot redirect it{hint}"
+            ));
+        }
+    }
+
+    /// The name in the original unit of the static local `name` (GCC
+    /// numbers them per unit: `__key.234`) that the carried function of
+    /// section `from` uses: the one in the same place among the same
+    /// function's same-stem locals in the original object.
+    fn original_local(&self, from: SectionIndex, name: &str) -> Result<String, String> {
+        let stem = stem(name);
+        let func = self
+            .named_in(from)
+            .into_iter()
+            .find(|s| s.kind() == SymbolKind::Text)
+            .and_then(|s| s.name().ok().map(str::to_string))
+            .ok_or_else(|| {
+                format!(
+                    "`{name}`: used from `{}`, which is no function",
+                    self.section_name(from)
+                )
+            })?;
+        let uses = |file: &File<'d>, func: &str| -> Option<Vec<String>> {
+            let sec = file
+                .symbols()
+                .find(|s| {
+                    s.kind() == SymbolKind::Text && s.name() == Ok(func) && s.is_definition()
+                })?
+                .section_index()?;
+            let mut out: Vec<String> = Vec::new();
+            for (_, r) in file.section_by_index(sec).ok()?.relocations() {
+                let RelocationTarget::Symbol(i) = r.target() else {
+                    continue;
+                };
+                let Ok(s) = file.symbol_by_index(i) else {
+                    continue;
+                };
+                let s = if s.kind() == SymbolKind::Section {
+                    let Some(sec) = s.section_index() else {
+                        continue;
+                    };
+                    let named: Vec<_> = file
+                        .symbols()
+                        .filter(|x| x.section_index() == Some(sec) && x.kind() == SymbolKind::Data)
+                        .collect();
+                    match &named[..] {
+                        [one] => one.clone(),
+                        _ => continue,
+                    }
+                } else {
+                    s
+                };
+                if let Ok(n) = s.name() {
+                    if s.is_local() && crate::stem(n) == stem && !out.iter().any(|o| o == n) {
+                        out.push(n.to_string());
+                    }
+                }
+            }
+            Some(out)
+        };
+        let now = uses(&self.file, &func).unwrap_or_default();
+        let before = uses(&self.original, &func).ok_or_else(|| {
+            format!("`{name}`: a static local of `{func}`, which the original unit does not have")
+        })?;
+        let at = now.iter().position(|n| n == name);
+        match (at, now.len() == before.len()) {
+            (Some(i), true) => Ok(before[i].clone()),
+            _ => Err(format!(
+                "`{name}`: `{func}` uses {} static locals `{stem}` now and {} before: cannot tell which of the running kernel's it is",
+                now.len(),
+                before.len()
+            )),
+        }
+    }
+
     /// The named symbols defined in `sec`, by offset.
     fn named_in(&self, sec: SectionIndex) -> Vec<ElfSymbol64<'d, '_, Endianness>> {
         let mut v: Vec<_> = self
@@ -251,7 +372,7 @@ impl<'d> Extractor<'d, '_> {
         let relocs: Vec<(u64, object::Relocation)> = section.relocations().collect();
         let sec_name = self.section_name(sec);
         for (offset, rel) in relocs {
-            let out = self.target(&rel);
+            let out = self.target(&rel, Some(sec));
             self.check_arch(&sec_name, sec, offset, &rel, &out);
         }
     }
@@ -268,13 +389,13 @@ impl<'d> Extractor<'d, '_> {
             .map(|(_, r)| r)
             .collect();
         for rel in relocs {
-            self.target(&rel);
+            self.target(&rel, None);
         }
     }
 
     /// Where the relocation `rel` points in the output; carries the
     /// sections it needs, records what cannot be reached.
-    fn target(&mut self, rel: &object::Relocation) -> Option<Out> {
+    fn target(&mut self, rel: &object::Relocation, from: Option<SectionIndex>) -> Option<Out> {
         let RelocationTarget::Symbol(index) = rel.target() else {
             return None;
         };
@@ -342,6 +463,19 @@ impl<'d> Extractor<'d, '_> {
             return Some(Out::Carried);
         }
         let local = nsym.is_local();
+        // A numbered static local: the original's of the same function.
+        let name = if local && !is_code && name != base {
+            match from.map(|f| self.original_local(f, &name)) {
+                Some(Ok(n)) => n,
+                Some(Err(why)) => {
+                    self.problems.push(why);
+                    return None;
+                }
+                None => name,
+            }
+        } else {
+            name
+        };
         self.reach(named, || self.resolve.defined(&name, local))
     }
 
@@ -612,7 +746,14 @@ impl<'d> Extractor<'d, '_> {
                     st_other,
                 },
             };
-            symbols.insert(sym.index().0, obj.add_symbol(mk(name, elf::STB_LOCAL)));
+            // A new global stays global (another part may call it); the
+            // rest is local, next to the running kernel's same names.
+            let bind = if sym.is_global() && !request.original_names.contains(&stem(name)) {
+                elf::STB_GLOBAL
+            } else {
+                elf::STB_LOCAL
+            };
+            symbols.insert(sym.index().0, obj.add_symbol(mk(name, bind)));
             if sym.kind() == SymbolKind::Text && request.replaced.iter().any(|r| r == name) {
                 let global = entry_point(name);
                 obj.add_symbol(mk(&global, elf::STB_GLOBAL));
@@ -624,7 +765,7 @@ impl<'d> Extractor<'d, '_> {
         let mut outside: BTreeMap<String, write::SymbolId> = BTreeMap::new();
         let mut klp_symbols = BTreeSet::new();
         let mut exports = BTreeSet::new();
-        let mut external = |obj: &mut write::Object<'_>, reach: &Reach, code: bool, size: u64| {
+        let mut external = |obj: &mut write::Object<'_>, reach: &Reach| {
             let (name, weak) = match reach {
                 Reach::Export(n) => {
                     exports.insert(n.clone());
@@ -634,12 +775,14 @@ impl<'d> Extractor<'d, '_> {
                     object,
                     name,
                     sympos,
+                    function,
+                    size,
                 } => {
                     let s = format!(".klp.sym.{object}.{name},{sympos}");
                     klp_symbols.insert(KlpSymbol {
                         symbol: s.clone(),
-                        function: code,
-                        size,
+                        function: *function,
+                        size: *size,
                     });
                     // Weak: `modpost` accepts it; the post-link step makes
                     // it `SHN_LIVEPATCH`.
@@ -673,17 +816,33 @@ impl<'d> Extractor<'d, '_> {
                     why: "it names no symbol".into(),
                 });
             };
+            let sym = self.file.symbol_by_index(index).ok();
+            let carried_in = sym
+                .as_ref()
+                .and_then(|s| s.section_index())
+                .and_then(|s| sections.get(&s.0).copied());
             let (symbol, addend) = match self.reached.get(&self.meant(index, rel.addend()).0) {
                 _ if symbols.contains_key(&index.0) => (symbols[&index.0], rel.addend()),
+                // A label of a carried section: its section and offset.
+                _ if carried_in.is_some() => {
+                    let at = sym.as_ref().map_or(0, |s| s.address() as i64);
+                    (
+                        obj.section_symbol(carried_in.unwrap_or(to)),
+                        rel.addend() + at,
+                    )
+                }
                 Some(Ok(reach)) => {
-                    let (code, size, shift) = self.facts(index, rel.addend());
-                    (external(obj, reach, code, size), rel.addend() - shift)
+                    let shift = self.shift(index, rel.addend());
+                    (external(obj, reach), rel.addend() - shift)
                 }
                 _ => {
+                    let name = sym
+                        .and_then(|s| s.name().ok().map(str::to_string))
+                        .unwrap_or_default();
                     return Err(Error::Unsupported {
-                        what: format!("a relocation at {at:#x}"),
+                        what: format!("a relocation at {at:#x} to `{name}`"),
                         why: "its target was neither carried nor resolved".into(),
-                    })
+                    });
                 }
             };
             relocated.insert(to);
@@ -811,19 +970,13 @@ impl<'d> Extractor<'d, '_> {
         }
     }
 
-    /// Of the symbol meant by `index` + `addend`: whether it is code, its
-    /// size, and its offset in its section when reached through the
-    /// section's symbol.
-    fn facts(&self, index: SymbolIndex, addend: i64) -> (bool, u64, i64) {
+    /// The offset in its section of the symbol meant by `index` +
+    /// `addend`, when reached through the section's symbol (else 0).
+    fn shift(&self, index: SymbolIndex, addend: i64) -> i64 {
         let meant = self.meant(index, addend);
-        let via_section = meant != index;
         match self.file.symbol_by_index(meant) {
-            Ok(s) => (
-                s.kind() == SymbolKind::Text,
-                s.size(),
-                if via_section { s.address() as i64 } else { 0 },
-            ),
-            Err(_) => (false, 0, 0),
+            Ok(s) if meant != index => s.address() as i64,
+            _ => 0,
         }
     }
 }

@@ -12,6 +12,7 @@
 //! code without an ftrace site, a new reference to a symbol another module
 //! exports, each arch's limits.
 
+pub mod compare;
 pub mod compile;
 pub mod extract;
 pub mod module;
@@ -209,55 +210,20 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
     let mut replacements = Vec::new();
     let mut sections = Vec::new();
     let mut problems = Vec::new();
-    for (i, unit) in units.iter().enumerate() {
-        let (orig, new) = (
-            request.work.join("orig").join(&unit.object),
-            request.work.join("patched").join(&unit.object),
-        );
-        compile::compile(build, unit, &build.source, &orig)?;
-        compile::compile(build, unit, &tree, &new)?;
-        let (ob, nb) = (
-            std::fs::read(&orig).map_err(io(&orig))?,
-            std::fs::read(&new).map_err(io(&new))?,
-        );
-        let diff = |what: &str, e: klp_diff::Error| Error::Input {
-            what: format!("{what} of `{}`", unit.object),
-            why: e.to_string(),
-        };
-        let old_bin =
-            klp_diff::Binary::parse(&unit.object, &ob).map_err(|e| diff("the original", e))?;
-        let new_bin =
-            klp_diff::Binary::parse(&unit.object, &nb).map_err(|e| diff("the patched", e))?;
-        let report = klp_diff::diff(
-            &old_bin,
-            &new_bin,
-            &klp_diff::Options {
-                describe: true,
-                exports: exports.clone(),
-                ..klp_diff::Options::default()
-            },
-        )
-        .map_err(|e| diff("the comparison", e))?;
-        problems.extend(report::refusals(&report));
-        // Changed functions, and those with an inlined copy of one.
-        let mut replaced: Vec<String> = report
-            .changed_functions
-            .iter()
-            .map(|c| c.func.name.clone())
-            .collect();
-        for c in &report.inline_callers {
-            if !replaced.contains(&c.caller.name) {
-                replaced.push(c.caller.name.clone());
-            }
-        }
-        let new_fns: Vec<String> = report
-            .new_functions
-            .iter()
-            .map(|f| f.name.clone())
-            .collect();
-        if replaced.is_empty() && new_fns.is_empty() {
+    let compared: Vec<compare::Compared> = units
+        .iter()
+        .map(|u| compare::Compared::run(build, u, &tree, &request.work, &exports))
+        .collect::<Result<_, _>>()?;
+    // New global symbols of one unit that another's code uses are the
+    // module's own.
+    let internal: std::collections::BTreeSet<String> =
+        compared.iter().flat_map(|c| c.new_globals()).collect();
+    for (i, c) in compared.into_iter().enumerate() {
+        problems.extend(c.refusals());
+        if c.replaced.is_empty() && c.new.is_empty() {
             continue;
         }
+        let unit = &c.unit;
         if !targets.contains_key(&unit.target) {
             let path = target_path(build, &unit.target)?;
             targets.insert(
@@ -266,7 +232,7 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
             );
         }
         let target = &targets[&unit.target];
-        let original_names = names_of(&ob);
+        let original_names = c.original_names();
         let unit_file = unit
             .source
             .rsplit('/')
@@ -278,12 +244,14 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
             symvers: &symvers,
             unit_file: &unit_file,
             unit_names: &original_names,
+            internal: &internal,
         };
         let extracted = match extract::extract(
             &extract::Request {
-                object: &nb,
-                replaced: &replaced,
-                new: &new_fns,
+                object: &c.patched,
+                original: &c.original,
+                replaced: &c.replaced,
+                new: &c.new,
                 original_names: &original_names,
             },
             &resolver,
@@ -308,8 +276,8 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
         }
         let part = format!("{}_gen{i}", request.meta.name);
         sections.push(report::UnitReport {
-            unit: unit.clone(),
-            report,
+            unit: c.unit.clone(),
+            report: c.report,
             extracted,
             part: part.clone(),
         });
@@ -420,18 +388,6 @@ fn target_path(build: &Build, target: &str) -> Result<PathBuf, Error> {
             what: format!("the module `{target}`"),
             why: "the build has no `.ko` of it: build the modules first (`make modules`)".into(),
         })
-}
-
-/// The base names of the symbols an object defines.
-fn names_of(data: &[u8]) -> std::collections::BTreeSet<String> {
-    use object::{Object, ObjectSymbol};
-    let Ok(file) = object::File::parse(data) else {
-        return Default::default();
-    };
-    file.symbols()
-        .filter(|s| s.is_definition())
-        .filter_map(|s| s.name().ok().map(stem))
-        .collect()
 }
 
 #[cfg(test)]

@@ -16,8 +16,10 @@ pub struct UnitResolver<'a> {
     pub symvers: &'a BTreeMap<String, String>,
     /// The unit's file name (`sysctl.c`), as its `STT_FILE` symbol says.
     pub unit_file: &'a str,
-    /// Base names of the original unit's symbols.
+    /// Stems of the original unit's symbols.
     pub unit_names: &'a BTreeSet<String>,
+    /// New global symbols of the patch's units: the module's own.
+    pub internal: &'a BTreeSet<String>,
 }
 
 impl UnitResolver<'_> {
@@ -36,6 +38,8 @@ impl UnitResolver<'_> {
             object: self.target.object.clone(),
             name: found.name,
             sympos: found.sympos,
+            function: found.function,
+            size: found.size,
         }
     }
 
@@ -44,24 +48,24 @@ impl UnitResolver<'_> {
     pub fn old_function(&self, name: &str) -> Result<Found, String> {
         match self.target.global(name) {
             Some(found) => Ok(found),
-            None => self
-                .target
-                .local(self.unit_file, &crate::stem(name), self.unit_names),
+            None => self.target.local(self.unit_file, name, self.unit_names),
         }
     }
 }
 
 impl Resolve for UnitResolver<'_> {
     fn undefined(&self, name: &str) -> Result<Reach, String> {
-        // ppc64le: the module's own TOC, which the module loader provides.
-        if name == ".TOC." {
+        // ppc64le: the module's own TOC, which the module loader provides;
+        // and what another part of the patch defines.
+        if name == ".TOC." || self.internal.contains(name) {
             return Ok(Reach::Export(name.to_string()));
         }
         match self.exporter(name) {
-            Some(by) if by == self.target.object && by != "vmlinux" => Ok(self.klp(Found {
-                name: name.to_string(),
-                sympos: 0,
-            })),
+            Some(by) if by == self.target.object && by != "vmlinux" => self
+                .target
+                .global(name)
+                .map(|f| self.klp(f))
+                .ok_or_else(|| format!("`{name}`: `{by}` exports it but has no such symbol")),
             Some(by) if by == "vmlinux" => Ok(Reach::Export(name.to_string())),
             Some(by) => Err(format!(
                 "`{name}`: a new reference to a symbol the module `{by}` exports; a live patch of `{}` may not depend on another module",
@@ -93,7 +97,7 @@ impl Resolve for UnitResolver<'_> {
                 .ok_or_else(|| format!("`{name}`: `{}` has no such symbol", self.target.object));
         }
         self.target
-            .local(self.unit_file, &crate::stem(name), self.unit_names)
+            .local(self.unit_file, name, self.unit_names)
             .map(|f| self.klp(f))
             .map_err(|why| format!("`{name}`: {why}"))
     }

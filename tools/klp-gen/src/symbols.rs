@@ -19,6 +19,8 @@ use std::{
 struct Entry {
     name: String,
     address: u64,
+    size: u64,
+    function: bool,
     local: bool,
     /// The unit (`STT_FILE` name) a local symbol belongs to.
     file: Option<usize>,
@@ -31,6 +33,9 @@ pub struct Found {
     /// than in the patched unit).
     pub name: String,
     pub sympos: u64,
+    /// A function (else data), and its size, in the target.
+    pub function: bool,
+    pub size: u64,
 }
 
 /// The symbols of one target object.
@@ -74,6 +79,8 @@ impl Target {
             entries.push(Entry {
                 name: name.to_string(),
                 address: sym.address(),
+                size: sym.size(),
+                function: sym.kind() == SymbolKind::Text,
                 local,
                 file: if local { current } else { None },
             });
@@ -104,17 +111,19 @@ impl Target {
         Some(self.found(i))
     }
 
-    /// The local symbol of the unit whose file is `file` (`sysctl.c`) whose
-    /// name is `name` without GCC's numeric suffixes (`base`). Where
+    /// The local symbol `name` of the unit whose file is `file`
+    /// (`sysctl.c`): of that exact name, else of its stem. Where
     /// several units have that file name, the one whose local symbols
     /// share most names with `unit_names` (the patched unit's). `Err`: not
     /// found, or more than one candidate.
     pub fn local(
         &self,
         file: &str,
-        base: &str,
+        name: &str,
         unit_names: &BTreeSet<String>,
     ) -> Result<Found, String> {
+        let base = crate::stem(name);
+        let base = base.as_str();
         let groups: Vec<usize> = self
             .files
             .iter()
@@ -130,13 +139,24 @@ impl Target {
         }
         let mut candidates: Vec<(usize, usize)> = Vec::new();
         for &g in &groups {
-            let matches: Vec<usize> = self
+            // The exact name first (a numbered static local, as the
+            // original unit names it), else the one of that stem.
+            let mut matches: Vec<usize> = self
                 .entries
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| e.file == Some(g) && crate::stem(&e.name) == base)
+                .filter(|(_, e)| e.file == Some(g) && e.name == name)
                 .map(|(i, _)| i)
                 .collect();
+            if matches.is_empty() {
+                matches = self
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.file == Some(g) && crate::stem(&e.name) == base)
+                    .map(|(i, _)| i)
+                    .collect();
+            }
             match matches.len() {
                 0 => {}
                 1 => {
@@ -178,7 +198,8 @@ impl Target {
     }
 
     fn found(&self, i: usize) -> Found {
-        let name = &self.entries[i].name;
+        let e = &self.entries[i];
+        let name = &e.name;
         let list = &self.by_name[name];
         let sympos = if list.len() == 1 {
             0
@@ -190,6 +211,8 @@ impl Target {
         Found {
             name: name.clone(),
             sympos,
+            function: e.function,
+            size: e.size,
         }
     }
 }
