@@ -301,7 +301,7 @@ impl<'d> Extractor<'d, '_> {
                         .filter(|x| x.section_index() == Some(sec) && x.kind() == SymbolKind::Data)
                         .collect();
                     match &named[..] {
-                        [one] => one.clone(),
+                        [one] => *one,
                         _ => continue,
                     }
                 } else {
