@@ -77,7 +77,7 @@ pub fn prove(
             tc,
             &kernel,
             None,
-            &[case.patch.clone()],
+            std::slice::from_ref(&case.patch),
             &meta,
             &dest,
         )?;
