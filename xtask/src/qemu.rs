@@ -111,9 +111,25 @@ impl Outcome {
         if self.report.success() {
             Ok(())
         } else {
+            // The failed points by name, so that a CI summary says which.
+            let failed: Vec<String> = self
+                .report
+                .points
+                .iter()
+                .filter(|p| !p.ok && p.skip.is_none())
+                .map(|p| format!("`{}`", p.name))
+                .collect();
+            let which = if failed.is_empty() {
+                String::new()
+            } else {
+                format!(" (failed: {})", failed.join(", "))
+            };
             Err(Failed(format!(
-                "{} suite `{}`: {}",
-                self.arch, self.suite, self.report
+                "{} suite `{}`: {}{which}; log: {}",
+                self.arch,
+                self.suite,
+                self.report,
+                self.log.display()
             ))
             .into())
         }

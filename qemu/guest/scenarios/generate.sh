@@ -16,13 +16,15 @@ fails() {
 	fi
 }
 passes() { sh "$dir/$1-LOADED.test"; }
+# loads MODULE: klp load; the kernel log's last lines if it fails.
+loads() { klp load "/lib/klp/$1.ko" || { dmesg | tail -n 5; return 1; }; }
 healthy_log() { ! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'; }
 
 cases=$(wc -l < $dir/cases)
 plan $((cases * 5 + 1))
 while read -r case module; do
 	check "$case: the test fails before the patch" fails "$case"
-	check "$case: klp load $module" klp load "/lib/klp/$module.ko"
+	check "$case: klp load $module" loads "$module"
 	check "$case: the test passes while it is loaded" passes "$case"
 	check "$case: klp unload $module" klp unload "$module"
 	check "$case: the test fails again once it is unloaded" fails "$case"

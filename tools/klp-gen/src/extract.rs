@@ -116,6 +116,8 @@ struct Extractor<'d, 'r> {
     /// Decisions per target (symbol, and for section symbols the named
     /// symbol chosen), memoized.
     reached: BTreeMap<usize, Result<Reach, String>>,
+    /// ppc64le: the offsets of the TOC entries the carried code uses.
+    toc: BTreeSet<u64>,
     problems: Vec<String>,
 }
 
@@ -139,6 +141,7 @@ pub fn extract(request: &Request<'_>, resolve: &dyn Resolve) -> Result<Extracted
         carried: BTreeSet::new(),
         queue: Vec::new(),
         reached: BTreeMap::new(),
+        toc: BTreeSet::new(),
         problems: Vec::new(),
     };
     for name in request.replaced.iter().chain(request.new) {
@@ -423,6 +426,26 @@ impl<'d> Extractor<'d, '_> {
             ));
             return None;
         }
+        if sec_name == ".toc" {
+            // ppc64le: an address in the unit's TOC. The module gets a TOC
+            // of its own with the entries its code uses.
+            let at = (sym.address() as i64 + rel.addend()).max(0) as u64 & !7;
+            if self.toc.insert(at) {
+                let entry: Vec<object::Relocation> = self
+                    .section(sec)
+                    .map(|s| {
+                        s.relocations()
+                            .filter(|(o, _)| *o == at)
+                            .map(|(_, r)| r)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for r in entry {
+                    self.target(&r, None);
+                }
+            }
+            return Some(Out::Carried);
+        }
         // The named symbol meant.
         let named = if sym.kind() == SymbolKind::Section {
             self.symbol_at(sec, rel.addend())
@@ -583,8 +606,9 @@ impl<'d> Extractor<'d, '_> {
                 continue;
             };
             let relocs: Vec<(u64, object::Relocation)> = section.relocations().collect();
-            // Tables point at code; what points at carried data is not
-            // about it.
+            // Tables point at code; what points at carried data, or at
+            // auxiliary code (alternative instructions, carried whole), is
+            // not about it.
             let into_carried = |r: &object::Relocation| -> bool {
                 let RelocationTarget::Symbol(i) = r.target() else {
                     return false;
@@ -594,7 +618,9 @@ impl<'d> Extractor<'d, '_> {
                     .ok()
                     .and_then(|s| s.section_index())
                     .is_some_and(|s| {
-                        self.carried.contains(&s.0) && self.sh_flags(s) & elf::SHF_EXECINSTR.0 != 0
+                        self.carried.contains(&s.0)
+                            && self.sh_flags(s) & elf::SHF_EXECINSTR.0 != 0
+                            && !special::is_auxiliary(&self.section_name(s))
                     })
             };
             let hits: Vec<u64> = relocs
@@ -687,6 +713,23 @@ impl<'d> Extractor<'d, '_> {
                 .to_vec();
             let id = add_section(&mut obj, sec, data);
             sections.insert(sec.0, id);
+        }
+        // ppc64le: the TOC entries the code uses, packed.
+        let input_toc = self
+            .file
+            .sections()
+            .find(|s| s.name() == Ok(".toc"))
+            .map(|s| s.index());
+        let mut toc_moved: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut toc_out = None;
+        if let (Some(sec), false) = (input_toc, self.toc.is_empty()) {
+            let data = self.section(sec).and_then(|s| s.data().ok()).unwrap_or(&[]);
+            let mut bytes = Vec::new();
+            for &at in &self.toc {
+                toc_moved.insert(at, bytes.len() as u64);
+                bytes.extend_from_slice(data.get(at as usize..at as usize + 8).unwrap_or(&[0; 8]));
+            }
+            toc_out = Some(add_section(&mut obj, sec, bytes));
         }
         // Tables: only their carried entries.
         let mut table_ids: BTreeMap<usize, (write::SectionId, BTreeMap<u64, u64>)> =
@@ -821,7 +864,21 @@ impl<'d> Extractor<'d, '_> {
                 .as_ref()
                 .and_then(|s| s.section_index())
                 .and_then(|s| sections.get(&s.0).copied());
+            let in_toc = sym
+                .as_ref()
+                .is_some_and(|s| s.section_index().is_some() && s.section_index() == input_toc);
             let (symbol, addend) = match self.reached.get(&self.meant(index, rel.addend()).0) {
+                _ if in_toc => {
+                    let place = sym.as_ref().map_or(0, |s| s.address() as i64) + rel.addend();
+                    let entry = place.max(0) as u64 & !7;
+                    let (Some(toc), Some(&moved)) = (toc_out, toc_moved.get(&entry)) else {
+                        return Err(Error::Unsupported {
+                            what: format!("a relocation at {at:#x}"),
+                            why: "it points at a TOC entry that was not carried".into(),
+                        });
+                    };
+                    (obj.section_symbol(toc), moved as i64 + place - entry as i64)
+                }
                 _ if symbols.contains_key(&index.0) => (symbols[&index.0], rel.addend()),
                 // A label of a carried section: its section and offset.
                 _ if carried_in.is_some() => {
@@ -866,6 +923,15 @@ impl<'d> Extractor<'d, '_> {
             };
             for (offset, rel) in section.relocations() {
                 relocate(&mut obj, id, offset, &rel)?;
+            }
+        }
+        if let (Some(sec), Some(toc)) = (input_toc, toc_out) {
+            if let Some(section) = self.section(sec) {
+                for (offset, rel) in section.relocations() {
+                    if let Some(&to) = toc_moved.get(&(offset & !7)) {
+                        relocate(&mut obj, toc, to + offset % 8, &rel)?;
+                    }
+                }
             }
         }
         for (&sec, (id, moved)) in &table_ids {
