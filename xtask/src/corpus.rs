@@ -3,14 +3,27 @@
 //! each `<case>-LOADED.test` a script that passes only while its patch is
 //! loaded. `cargo xtask test` generates every case on every arch and runs
 //! the suite `generate` in one guest: each test fails, the patch loads, the
-//! test passes, the patch unloads, the test fails again.
+//! test passes, the patch unloads, the test fails again. A case whose patch
+//! targets a module is also proven with the module loaded after the patch.
+//!
+//! A case the generator must refuse on an arch has `<case>.<arch>.refused`:
+//! the lines its refusal must say.
+//!
+//! The guest kernel is the arch's kernel with one module more,
+//! `samples/kobject` (`kobject_example`, built `=m`), for the case whose
+//! target is a module.
 
-use crate::{arch::Arch, cache::Cache, generate, initramfs, kernel, qemu, repo_root, setup};
-use anyhow::{Context, Result};
+use crate::{
+    arch::Arch, cache::Cache, generate, initramfs, kernel, qemu, repo_root, setup, signing,
+};
+use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 /// The guest suite.
 pub const SUITE: &str = "generate";
+
+/// The options that add the module some cases patch.
+const MODULE_OPTIONS: &str = "CONFIG_SAMPLES=y\nCONFIG_SAMPLE_KOBJECT=m\n";
 
 /// A case: its patch, its test script, the module generated from it.
 pub struct Case {
@@ -19,6 +32,14 @@ pub struct Case {
     pub module: String,
     pub patch: PathBuf,
     pub test: PathBuf,
+}
+
+/// A case generated: its patch module, and the module it patches (with
+/// its name) if it patches one.
+pub struct Built {
+    pub case: Case,
+    pub ko: PathBuf,
+    pub target: Option<(String, PathBuf)>,
 }
 
 /// The cases of `kmod/corpus/`, sorted; each patch must have its test.
@@ -53,16 +74,31 @@ pub fn cases() -> Result<Vec<Case>> {
     Ok(cases)
 }
 
-/// Generates every case for `arch` and runs the suite.
+/// The corpus's kernel of `arch`: the cached one with `kobject_example`.
+pub fn kernel(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<kernel::Kernel> {
+    let base = kernel::build(cache, tc, arch)?;
+    let variant = kernel::Variant {
+        label: "corpus".into(),
+        key: MODULE_OPTIONS.into(),
+        change: kernel::Change::Config(MODULE_OPTIONS.into()),
+    };
+    kernel::derive(cache, tc, &base, &variant)
+}
+
+/// Generates every case for `arch` (checking the expected refusals) and
+/// runs the suite on the others.
 pub fn prove(
     cache: &Cache,
     tc: &setup::Toolchain,
     arch: Arch,
     accel: qemu::Accel,
 ) -> Result<qemu::Outcome> {
-    let kernel = kernel::build(cache, tc, arch)?;
+    let kernel = kernel(cache, tc, arch)?;
     let mut built = Vec::new();
     for case in cases()? {
+        let refused = case
+            .patch
+            .with_file_name(format!("{}.{arch}.refused", case.name));
         let meta = klp_gen::module::Metadata {
             name: case.module.clone(),
             description: format!("kmod/corpus/{}.patch, generated", case.name),
@@ -72,7 +108,7 @@ pub fn prove(
             bugs: Vec::new(),
         };
         let dest = kernel.checkout_dir().join("corpus");
-        let ko = generate::generate(
+        let result = generate::generate(
             cache,
             tc,
             &kernel,
@@ -80,36 +116,111 @@ pub fn prove(
             std::slice::from_ref(&case.patch),
             &meta,
             &dest,
-        )?;
-        built.push((case, ko));
+        );
+        if refused.is_file() {
+            check_refusal(&case, &refused, result)?;
+            continue;
+        }
+        let ko = result?;
+        let target = target_of(&kernel, &dest.join(format!("{}.report.txt", case.module)))?;
+        built.push(Built { case, ko, target });
     }
     run_guest(cache, kernel, &built, accel)
 }
 
-/// Boots `kernel` with the generated modules and the cases' tests, and
-/// runs the suite on them, in order.
+/// The generation of `case` must have failed, saying every line of
+/// `expected`.
+fn check_refusal(case: &Case, expected: &Path, result: Result<PathBuf>) -> Result<()> {
+    let want = std::fs::read_to_string(expected)
+        .with_context(|| format!("cannot read `{}`", expected.display()))?;
+    let got = match result {
+        Ok(ko) => bail!(
+            "`{}` should be refused (`{}`), but generated `{}`",
+            case.name,
+            expected.display(),
+            ko.display()
+        ),
+        Err(e) => format!("{e:#}"),
+    };
+    for line in want.lines().filter(|l| !l.trim().is_empty()) {
+        if !got.contains(line.trim()) {
+            bail!(
+                "`{}` was refused, but not saying `{}`:\n{got}",
+                case.name,
+                line.trim()
+            );
+        }
+    }
+    eprintln!("==> `{}` refused as expected:\n{got}", case.name);
+    Ok(())
+}
+
+/// The module a generated patch targets, from its report's `-> \`name\``
+/// lines, and its `.ko` in the kernel build.
+pub fn target_of(kernel: &kernel::Kernel, report: &Path) -> Result<Option<(String, PathBuf)>> {
+    let text = std::fs::read_to_string(report)
+        .with_context(|| format!("cannot read `{}`", report.display()))?;
+    let Some(name) = text
+        .lines()
+        .filter_map(|l| l.split_once(" -> `").map(|(_, r)| r))
+        .filter_map(|r| r.split_once('`').map(|(n, _)| n))
+        .find(|n| *n != "vmlinux")
+    else {
+        return Ok(None);
+    };
+    let order = std::fs::read_to_string(kernel.dir.join("modules.order"))?;
+    let path = order
+        .lines()
+        .filter_map(|l| l.strip_suffix(".o"))
+        .find(|l| l.rsplit('/').next().map(|n| n.replace('-', "_")).as_deref() == Some(name))
+        .map(|l| kernel.dir.join(format!("{l}.ko")))
+        .with_context(|| format!("the kernel build has no module `{name}`"))?;
+    Ok(Some((name.to_string(), path)))
+}
+
+/// Boots `kernel` with the generated modules, the modules they patch and
+/// the cases' tests, and runs the suite on them, in order.
 pub fn run_guest(
     cache: &Cache,
     kernel: kernel::Kernel,
-    built: &[(Case, PathBuf)],
+    built: &[Built],
     accel: qemu::Accel,
 ) -> Result<qemu::Outcome> {
     let mut list = String::new();
     let mut extra = Vec::new();
-    for (case, _) in built {
-        list.push_str(&format!("{} {}\n", case.name, case.module));
+    let mut targets = Vec::new();
+    for b in built {
+        let target = b.target.as_ref().map_or("-", |(n, _)| n.as_str());
+        list.push_str(&format!("{} {} {target}\n", b.case.name, b.case.module));
         extra.push(initramfs::File {
-            path: format!("lib/klp-corpus/{}-LOADED.test", case.name),
+            path: format!("lib/klp-corpus/{}-LOADED.test", b.case.name),
             executable: true,
-            data: read(&case.test)?,
+            data: read(&b.case.test)?,
         });
+        if let Some((name, ko)) = &b.target {
+            let copy = kernel.checkout_dir().join(format!("corpus-{name}.ko"));
+            std::fs::copy(ko, &copy)?;
+            targets.push((name.clone(), copy));
+        }
+    }
+    if !targets.is_empty() {
+        let key = signing::SigningKey::of_build(&kernel)?;
+        let kos: Vec<PathBuf> = targets.iter().map(|(_, k)| k.clone()).collect();
+        signing::sign_all(&kernel, &key, &kos)?;
+        for (name, ko) in &targets {
+            extra.push(initramfs::File {
+                path: format!("lib/klp-corpus/targets/{name}.ko"),
+                executable: false,
+                data: read(ko)?,
+            });
+        }
     }
     extra.push(initramfs::File {
         path: "lib/klp-corpus/cases".into(),
         executable: false,
         data: list.into_bytes(),
     });
-    let kos: Vec<PathBuf> = built.iter().map(|(_, ko)| ko.clone()).collect();
+    let kos: Vec<PathBuf> = built.iter().map(|b| b.ko.clone()).collect();
     let guest = qemu::Guest::with_modules(cache, kernel, &kos, extra)?;
     guest.run_suite(cache, SUITE, accel, qemu::suite_timeout(SUITE))
 }

@@ -14,7 +14,8 @@ pub struct GenerateCmd {
     /// applied in order; several make one cumulative patch.
     #[arg(required = true, value_name = "FIX.patch")]
     patches: Vec<PathBuf>,
-    /// The arch whose cached kernel to build against, or `all`.
+    /// The arch whose cached kernel to build against (the guests' kernel
+    /// with one module, `kobject_example`, as the corpus uses), or `all`.
     #[arg(long, default_value = "x86_64")]
     arch: String,
     /// The module's name (default: `klp_` and the first patch's file stem).
@@ -60,9 +61,10 @@ impl GenerateCmd {
                 } else {
                     vec![self.arch.parse().map_err(anyhow::Error::msg)?]
                 };
+                // The cached kernel with the corpus's module (`kobject_example`).
                 arches
                     .into_iter()
-                    .map(|a| kernel::build(cache, &tc, a))
+                    .map(|a| corpus::kernel(cache, &tc, a))
                     .collect::<Result<_>>()?
             }
         };
@@ -101,8 +103,9 @@ impl GenerateCmd {
                     patch: self.patches[0].clone(),
                     test: script.clone(),
                 };
-                corpus::run_guest(cache, kernel.clone(), &[(case, ko)], qemu::Accel::Tcg)?
-                    .check()?;
+                let target = corpus::target_of(kernel, &dest.join(format!("{name}.report.txt")))?;
+                let built = corpus::Built { case, ko, target };
+                corpus::run_guest(cache, kernel.clone(), &[built], qemu::Accel::Tcg)?.check()?;
             }
         }
         Ok(())

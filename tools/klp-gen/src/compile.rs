@@ -55,6 +55,17 @@ pub fn compile(build: &Build, unit: &Unit, tree: &Path, out: &Path) -> Result<()
         if step.is_empty() {
             continue;
         }
+        // objtool's checks and tables (ORC, return sites, ...) are made
+        // when the patch module links (its parts are never single-object
+        // modules); only ppc64le's `--mcount`, the ftrace call sites its
+        // compiler does not list, is needed here.
+        let objtool = step
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.ends_with("/objtool"));
+        if objtool && !step.split_whitespace().any(|w| w == "--mcount") {
+            continue;
+        }
         let words: Vec<&str> = step.split_whitespace().collect();
         if !words.contains(&unit.object.as_str()) {
             return Err(Error::Unsupported {

@@ -202,6 +202,17 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
     for p in &patches {
         warnings.extend(patchset::apply(&tree, p)?);
     }
+    // Lines after a change keep their numbers.
+    for f in files
+        .iter()
+        .filter(|f| f.ends_with(".c") || f.ends_with(".h"))
+    {
+        let (old_path, new_path) = (build.source.join(f), tree.join(f));
+        let old = std::fs::read_to_string(&old_path).unwrap_or_default();
+        let new = std::fs::read_to_string(&new_path).map_err(io(&new_path))?;
+        let text = patchset::with_line_directives(&old, &new);
+        std::fs::write(&new_path, text).map_err(io(&new_path))?;
+    }
 
     let symvers = symbols::read_symvers(&build.dir.join("Module.symvers"))?;
     let exports: std::collections::BTreeSet<String> = symvers.keys().cloned().collect();

@@ -1,8 +1,8 @@
 //! The fix as the engineer gives it: unified diffs against the kernel tree
-//! (`patch -p1`), applied in order to a copy of the tree, each `.c` and `.h`
-//! hunk with `#line` directives after its changes so that the lines after
-//! them keep their original numbers (`__LINE__` in `WARN()` and `BUG()`
-//! then never makes an unchanged function look changed).
+//! (`patch -p1`), applied in order to a copy of the tree; then each changed
+//! `.c` and `.h` file gets `#line` directives after its changes, so that the
+//! lines after them keep their original numbers (`__LINE__` in `WARN()` and
+//! `BUG()` then never makes an unchanged function look changed).
 
 use crate::Error;
 use std::{
@@ -69,129 +69,37 @@ fn path_of(header: &str) -> &str {
     header.split('\t').next().unwrap_or(header).trim_end()
 }
 
-/// `diff` with a `#line N` line added after each group of changes in a
-/// `.c` or `.h` file, before the next context line, N being that line's
-/// number in the old file; the hunk headers count the added lines. A group
-/// that ends inside a macro (a line ending in `\`) gets its directive after
-/// the macro.
-pub fn with_line_directives(diff: &str) -> Result<String, Error> {
-    let mut out: Vec<String> = Vec::new();
-    let mut c_file = false;
-    let lines: Vec<&str> = diff.lines().collect();
-    let mut i = 0;
-    // How many lines this file's earlier hunks added.
-    let mut shift = 0i64;
-    while i < lines.len() {
-        let line = lines[i];
-        if let Some(rest) = line.strip_prefix("+++ ") {
-            let p = path_of(rest);
-            c_file = p.ends_with(".c") || p.ends_with(".h");
-            shift = 0;
-            out.push(line.to_string());
-            i += 1;
-            continue;
-        }
-        let Some(header) = line.strip_prefix("@@ ").filter(|_| c_file) else {
-            out.push(line.to_string());
-            i += 1;
-            continue;
-        };
-        let hunk = HunkHeader::parse(header).ok_or_else(|| Error::Input {
-            what: "a patch".into(),
-            why: format!("bad hunk header `{line}`"),
-        })?;
-        let mut body: Vec<String> = Vec::new();
-        let mut old_line = hunk.old_start;
-        let (mut old_left, mut new_left) = (hunk.old_len, hunk.new_len);
-        let mut pending = false;
-        let mut added = 0u64;
-        let mut last_new: Option<&str> = None;
-        i += 1;
-        while i < lines.len() && (old_left > 0 || new_left > 0) {
-            let l = lines[i];
-            match l.as_bytes().first() {
-                Some(b'-') => {
-                    pending = true;
-                    old_line += 1;
-                    old_left = old_left.saturating_sub(1);
+/// `patched` (a `.c` or `.h` file as the fix leaves it) with a `#line N`
+/// line after each group of lines that differ from `original`, before the
+/// next unchanged line, N being that line's number in `original`: every
+/// line after a change keeps its number. A group that ends inside a macro
+/// (a line ending in `\`) gets its directive after the macro. The groups
+/// come from comparing the two files, so hunks applied at an offset, with
+/// fuzz, or by several patches in a row are numbered right.
+pub fn with_line_directives(original: &str, patched: &str) -> String {
+    let diff = similar::TextDiff::from_lines(original, patched);
+    let new_lines: Vec<&str> = diff.new_slices().to_vec();
+    let mut out = String::with_capacity(patched.len() + 64);
+    let mut pending = false;
+    for op in diff.ops() {
+        let (_, old, new) = op.as_tag_tuple();
+        if matches!(op, similar::DiffOp::Equal { .. }) {
+            for (k, line) in new_lines[new.clone()].iter().enumerate() {
+                let continues = out.trim_end_matches('\n').ends_with('\\');
+                if pending && !continues {
+                    out.push_str(&format!("#line {}\n", old.start + k + 1));
+                    pending = false;
                 }
-                Some(b'+') => {
-                    pending = true;
-                    new_left = new_left.saturating_sub(1);
-                    last_new = Some(&l[1..]);
-                }
-                Some(b'\\') => {}
-                _ => {
-                    let continues = last_new.is_some_and(|p| p.trim_end().ends_with('\\'));
-                    if pending && !continues {
-                        body.push(format!("+#line {old_line}"));
-                        added += 1;
-                        pending = false;
-                    }
-                    old_line += 1;
-                    old_left = old_left.saturating_sub(1);
-                    new_left = new_left.saturating_sub(1);
-                    last_new = Some(l.get(1..).unwrap_or(""));
-                }
+                out.push_str(line);
             }
-            body.push(l.to_string());
-            i += 1;
-        }
-        // `\ No newline at end of file` after the last line.
-        while i < lines.len() && lines[i].starts_with('\\') {
-            body.push(lines[i].to_string());
-            i += 1;
-        }
-        out.push(hunk.render(shift, added));
-        shift += added as i64;
-        out.extend(body);
-    }
-    let mut text = out.join("\n");
-    text.push('\n');
-    Ok(text)
-}
-
-/// `@@ -a,b +c,d @@ rest`.
-struct HunkHeader<'a> {
-    old_start: u64,
-    old_len: u64,
-    new_start: u64,
-    new_len: u64,
-    rest: &'a str,
-}
-
-impl<'a> HunkHeader<'a> {
-    /// `header` without its leading `@@ `.
-    fn parse(header: &'a str) -> Option<Self> {
-        let (ranges, rest) = header.split_once(" @@")?;
-        let (old, new) = ranges.split_once(' ')?;
-        let range = |r: &str| -> Option<(u64, u64)> {
-            match r.split_once(',') {
-                Some((s, n)) => Some((s.parse().ok()?, n.parse().ok()?)),
-                None => Some((r.parse().ok()?, 1)),
+        } else {
+            for line in &new_lines[new.clone()] {
+                out.push_str(line);
             }
-        };
-        let (old_start, old_len) = range(old.strip_prefix('-')?)?;
-        let (new_start, new_len) = range(new.strip_prefix('+')?)?;
-        Some(Self {
-            old_start,
-            old_len,
-            new_start,
-            new_len,
-            rest,
-        })
+            pending = pending || !old.is_empty() || !new.is_empty();
+        }
     }
-
-    fn render(&self, shift: i64, added: u64) -> String {
-        format!(
-            "@@ -{},{} +{},{} @@{}",
-            self.old_start,
-            self.old_len,
-            (self.new_start as i64 + shift).max(0),
-            self.new_len + added,
-            self.rest
-        )
-    }
+    out
 }
 
 /// Applies `patch` to `tree` (a hard-linked copy: each file it changes is
@@ -208,9 +116,6 @@ pub fn apply(tree: &Path, patch: &Patch) -> Result<Vec<String>, Error> {
             std::fs::write(&path, data).map_err(|e| io(&path, e))?;
         }
     }
-    let input = tree.join(".klp-gen-patch");
-    let text = with_line_directives(&patch.text)?;
-    std::fs::write(&input, text).map_err(|e| io(&input, e))?;
     let output = Command::new("patch")
         .args([
             "-p1",
@@ -223,13 +128,12 @@ pub fn apply(tree: &Path, patch: &Patch) -> Result<Vec<String>, Error> {
         ])
         .arg(tree)
         .arg("-i")
-        .arg(&input)
+        .arg(&patch.path)
         .output()
         .map_err(|e| Error::Tool {
             tool: "patch".into(),
             why: format!("{e} (install GNU patch: `cargo xtask setup` does)"),
         })?;
-    let _ = std::fs::remove_file(&input);
     let said = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     let (failures, warnings) = read_patch_output(&said);
@@ -286,38 +190,37 @@ mod tests {
 
     #[test]
     fn a_line_directive_follows_each_group_of_changes() {
-        let diff =
-            "--- a/k/x.c\n+++ b/k/x.c\n@@ -10,5 +10,6 @@ int f(void)\n a\n-b\n+c\n+d\n e\n f\n g\n";
-        let got = with_line_directives(diff).unwrap();
+        let old = "a\nb\ne\nf\ng\n";
+        let new = "a\nc\nd\ne\nf\ng\n";
         assert_eq!(
-            got,
-            "--- a/k/x.c\n+++ b/k/x.c\n@@ -10,5 +10,7 @@ int f(void)\n a\n-b\n+c\n+d\n+#line 12\n e\n f\n g\n"
+            with_line_directives(old, new),
+            "a\nc\nd\n#line 3\ne\nf\ng\n"
         );
     }
 
     #[test]
-    fn later_hunks_move_by_the_lines_added_before_them() {
-        let diff =
-            "--- a/x.h\n+++ b/x.h\n@@ -1,2 +1,2 @@\n-a\n+b\n c\n@@ -20,2 +20,2 @@\n-d\n+e\n f\n";
-        let got = with_line_directives(diff).unwrap();
-        assert!(
-            got.contains("@@ -1,2 +1,3 @@\n-a\n+b\n+#line 2\n c\n"),
-            "{got}"
-        );
-        assert!(
-            got.contains("@@ -20,2 +21,3 @@\n-d\n+e\n+#line 21\n f\n"),
-            "{got}"
+    fn each_group_gets_its_own_number_and_a_pure_deletion_too() {
+        let old = "1\n2\n3\n4\n5\n6\n7\n";
+        let new = "1\nx\n2\n3\n5\n6\n7\n";
+        assert_eq!(
+            with_line_directives(old, new),
+            "1\nx\n#line 2\n2\n3\n#line 5\n5\n6\n7\n"
         );
     }
 
     #[test]
-    fn no_directive_inside_a_macro_or_outside_c() {
-        let diff =
-            "--- a/x.c\n+++ b/x.c\n@@ -1,3 +1,3 @@\n-#define A 1 \\\n+#define A 2 \\\n \t+ 1\n z\n";
-        let got = with_line_directives(diff).unwrap();
-        assert!(got.contains(" \t+ 1\n+#line 3\n z\n"), "{got}");
-        let make = "--- a/Makefile\n+++ b/Makefile\n@@ -1,2 +1,2 @@\n-a\n+b\n c\n";
-        assert_eq!(with_line_directives(make).unwrap(), make);
+    fn no_directive_inside_a_macro() {
+        let old = "#define A 1 \\\n\t+ 1\nz\n";
+        let new = "#define A 2 \\\n\t+ 1\nz\n";
+        assert_eq!(
+            with_line_directives(old, new),
+            "#define A 2 \\\n\t+ 1\n#line 3\nz\n"
+        );
+    }
+
+    #[test]
+    fn a_change_at_the_end_needs_no_directive() {
+        assert_eq!(with_line_directives("a\nb\n", "a\nc\n"), "a\nc\n");
     }
 
     #[test]
