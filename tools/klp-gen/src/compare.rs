@@ -15,7 +15,8 @@ pub struct Compared {
     pub original: Vec<u8>,
     pub patched: Vec<u8>,
     pub report: klp_diff::Report,
-    /// Changed functions, and those with an inlined copy of one.
+    /// Functions whose code changed (callers with a changed inlined copy
+    /// included).
     pub replaced: Vec<String>,
     /// Functions only the patched unit has.
     pub new: Vec<String>,
@@ -61,16 +62,13 @@ impl Compared {
             },
         )
         .map_err(|e| fail("the comparison", e))?;
-        let mut replaced: Vec<String> = report
+        // A caller with an inlined copy of a changed function is among
+        // them if its own code changed (it may not: the copy can be dead).
+        let replaced: Vec<String> = report
             .changed_functions
             .iter()
             .map(|c| c.func.name.clone())
             .collect();
-        for c in &report.inline_callers {
-            if !replaced.contains(&c.caller.name) {
-                replaced.push(c.caller.name.clone());
-            }
-        }
         let new = report
             .new_functions
             .iter()
