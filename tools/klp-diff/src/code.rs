@@ -47,6 +47,15 @@ fn same_target(ab: &Binary<'_>, a: &Target<'_>, bb: &Binary<'_>, b: &Target<'_>)
     match (a, b) {
         (Sym(a, x), Sym(b, y)) | (Near(a, x), Near(b, y)) => a == b && x == y,
         (Str(a), Str(b)) => a == b,
+        // A ppc64le TOC entry is the address it holds: the same slot may
+        // hold another address (a changed string literal), another slot
+        // the same one.
+        (Data(a, _, sa, ta), Data(b, _, sb, tb)) if *a == b".toc" || *b == b".toc" => {
+            match (toc_entry(ab, *sa, *ta), toc_entry(bb, *sb, *tb)) {
+                (Some(x), Some(y)) => same_target(ab, &x, bb, &y),
+                _ => false,
+            }
+        }
         (Data(a, x, sa, ta), Data(b, y, sb, tb)) => {
             (a == b && x == y) || data_hash(ab, *sa, *ta) == data_hash(bb, *sb, *tb)
         }
@@ -177,6 +186,19 @@ fn pointee(bin: &Binary<'_>, v: u64, len: Option<u64>) -> Option<u64> {
 /// the section's end), each aligned 8-byte word that is an address replaced
 /// by what it points to: anonymous constants (a Rust panic `Location`, a
 /// lookup table) are the same if their contents are, wherever they moved.
+/// What the ppc64le TOC entry at `t` points to: its relocation's target
+/// in an object, the address it holds in a linked image.
+fn toc_entry<'a>(bin: &Binary<'a>, section: usize, t: u64) -> Option<Target<'a>> {
+    if bin.relocatable {
+        let [r] = bin.relocs_in(section, t, t + 8) else {
+            return None;
+        };
+        return Some(reloc_target(bin, r));
+    }
+    let v = read_uint(bin.bytes_at(t, 8)?, bin.little_endian);
+    Some(addr_target(bin, v, 0))
+}
+
 fn data_hash(bin: &Binary<'_>, section: usize, t: u64) -> u64 {
     let sec = &bin.sections[section];
     let mut end = t.saturating_add(32).min(sec.addr.saturating_add(sec.size));
@@ -212,7 +234,11 @@ fn reloc_target<'a>(bin: &Binary<'a>, r: &Reloc) -> Target<'a> {
     match r.sym.and_then(|i| bin.syms.get(i as usize)) {
         // No symbol: the addend is the address (a RELATIVE relocation).
         None => addr_target(bin, r.addend as u64, 0),
-        Some(s) if s.kind != SymKind::Section && !s.name.is_empty() => {
+        // A named symbol, but an assembler's local label (s390x keeps
+        // `.LC1` for a string literal): what it points to, not its name.
+        Some(s)
+            if s.kind != SymKind::Section && !s.name.is_empty() && !s.name.starts_with(b".L") =>
+        {
             Target::Sym(base_name(s.name), r.addend)
         }
         Some(s) => {

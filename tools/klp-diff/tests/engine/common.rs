@@ -35,7 +35,8 @@ pub const TARGETS: &[Target] = &[
     Target {
         arch: "ppc64le",
         prefix: "powerpc64le-linux-gnu-",
-        ftrace_flags: &["-pg", "-mprofile-kernel"],
+        // `-mcmodel=large`, as modules are built: addresses go through the TOC.
+        ftrace_flags: &["-pg", "-mprofile-kernel", "-mcmodel=large"],
     },
     Target {
         arch: "s390x",
