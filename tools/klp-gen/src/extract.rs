@@ -95,6 +95,9 @@ pub fn entry_point(function: &str) -> String {
 
 type File<'d> = ElfFile64<'d, Endianness>;
 
+/// ppc64le's marker of an optimisable global entry (not in `object`).
+const R_PPC64_ENTRY: elf::RelocationType = elf::RelocationType(118);
+
 /// A relocation target in the output.
 #[derive(Clone, Debug)]
 enum Out {
@@ -295,6 +298,11 @@ impl<'d> Extractor<'d, '_> {
                 let Ok(s) = file.symbol_by_index(i) else {
                     continue;
                 };
+                // ppc64le: through the TOC entry to what it holds.
+                let s = match through_toc(file, &s, r.addend()) {
+                    Some(held) => held,
+                    None => s,
+                };
                 let s = if s.kind() == SymbolKind::Section {
                     let Some(sec) = s.section_index() else {
                         continue;
@@ -375,9 +383,55 @@ impl<'d> Extractor<'d, '_> {
         let relocs: Vec<(u64, object::Relocation)> = section.relocations().collect();
         let sec_name = self.section_name(sec);
         for (offset, rel) in relocs {
+            if self.carry_local_callee(sec, offset, &rel) {
+                continue;
+            }
             let out = self.target(&rel, Some(sec));
             self.check_arch(&sec_name, sec, offset, &rel, &out);
         }
+    }
+
+    /// ppc64le: a call of a function of the unit that GCC made as a local
+    /// one (no `nop` after it for the TOC's restore, or a sibling call)
+    /// cannot become a call into the kernel: that function is carried
+    /// instead, unchanged, and the call stays in the module. True if so.
+    fn carry_local_callee(&mut self, from: SectionIndex, offset: u64, rel: &object::Relocation) -> bool {
+        if self.arch != object::Architecture::PowerPc64
+            || rel.flags() != (RelocationFlags::Elf { r_type: elf::R_PPC64_REL24 })
+        {
+            return false;
+        }
+        let RelocationTarget::Symbol(i) = rel.target() else {
+            return false;
+        };
+        let Some(callee) = self
+            .file
+            .symbol_by_index(i)
+            .ok()
+            .and_then(|s| s.section_index())
+            .filter(|s| !self.carried.contains(&s.0))
+        else {
+            return false;
+        };
+        if self.sh_flags(callee) & elf::SHF_EXECINSTR.0 == 0 {
+            return false;
+        }
+        let data = self.section(from).and_then(|s| s.data().ok()).unwrap_or(&[]);
+        let word = |at: u64| -> Option<u32> {
+            let b = data.get(at as usize..at as usize + 4)?;
+            Some(u32::from_le_bytes(b.try_into().ok()?))
+        };
+        let at = offset & !3;
+        let linked = word(at).is_some_and(|insn| insn & 1 == 1);
+        if linked && word(at + 4) == Some(0x6000_0000) {
+            return false;
+        }
+        let name = self.section_name(callee);
+        if name.starts_with(".init") || name.starts_with(".exit") {
+            return false;
+        }
+        self.carry(callee);
+        true
     }
 
     /// Visits the relocations of one table entry.
@@ -441,7 +495,7 @@ impl<'d> Extractor<'d, '_> {
                     })
                     .unwrap_or_default();
                 for r in entry {
-                    self.target(&r, None);
+                    self.target(&r, from);
                 }
             }
             return Some(Out::Carried);
@@ -854,8 +908,13 @@ impl<'d> Extractor<'d, '_> {
                             rel: &object::Relocation|
          -> Result<(), Error> {
             let RelocationTarget::Symbol(index) = rel.target() else {
+                // ppc64le's hint that a global entry may be optimised:
+                // dropped, the entry stays as it is.
+                if rel.flags() == (RelocationFlags::Elf { r_type: R_PPC64_ENTRY }) {
+                    return Ok(());
+                }
                 return Err(Error::Unsupported {
-                    what: "a relocation".into(),
+                    what: format!("the relocation at {at:#x} ({:?})", rel.flags()),
                     why: "it names no symbol".into(),
                 });
             };
@@ -1083,4 +1142,36 @@ fn set_link_order(
     };
     put(header + 8, flags, 8)?;
     put(header + 40, u64::from(link), 4)
+}
+
+/// ppc64le: the symbol the TOC entry at `sym` + `addend` holds, if `sym`
+/// is in the TOC.
+fn through_toc<'d, 'f>(
+    file: &'f File<'d>,
+    sym: &ElfSymbol64<'d, 'f, Endianness>,
+    addend: i64,
+) -> Option<ElfSymbol64<'d, 'f, Endianness>> {
+    let sec = sym.section_index()?;
+    let section = file.section_by_index(sec).ok()?;
+    if section.name().ok()? != ".toc" {
+        return None;
+    }
+    let at = (sym.address() as i64 + addend).max(0) as u64 & !7;
+    let (_, r) = section.relocations().find(|(o, _)| *o == at)?;
+    let RelocationTarget::Symbol(i) = r.target() else {
+        return None;
+    };
+    let held = file.symbol_by_index(i).ok()?;
+    if held.kind() != SymbolKind::Section {
+        return Some(held);
+    }
+    // A section's symbol: the one variable of that section, if one.
+    let hs = held.section_index()?;
+    let mut named = file
+        .symbols()
+        .filter(|x| x.section_index() == Some(hs) && x.kind() == SymbolKind::Data);
+    match (named.next(), named.next()) {
+        (Some(one), None) => Some(one),
+        _ => Some(held),
+    }
 }

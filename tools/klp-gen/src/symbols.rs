@@ -218,7 +218,8 @@ impl Target {
 }
 
 /// Who exports what, from a build's `Module.symvers`: symbol to exporter
-/// (`vmlinux` or a module's path).
+/// (`vmlinux` or a module's path). An export to a namespace only (`module:
+/// kvm`, ...) is left out: the patch reaches it as any unexported symbol.
 pub fn read_symvers(path: &Path) -> Result<BTreeMap<String, String>, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
@@ -229,7 +230,10 @@ pub fn read_symvers(path: &Path) -> Result<BTreeMap<String, String>, Error> {
         .filter_map(|l| {
             let mut f = l.split('\t');
             let (_crc, name, module) = (f.next()?, f.next()?, f.next()?);
-            Some((name.to_string(), module.to_string()))
+            let namespace = f.nth(1).unwrap_or_default();
+            namespace
+                .is_empty()
+                .then(|| (name.to_string(), module.to_string()))
         })
         .collect())
 }
