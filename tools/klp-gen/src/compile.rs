@@ -38,6 +38,12 @@ pub fn compile(build: &Build, unit: &Unit, tree: &Path, out: &Path) -> Result<()
         text = text.replace(&named, &tree.display().to_string());
     }
     text.push_str(" -ffunction-sections -fdata-sections");
+    // ppc64le: the code model of modules (the patch is one), so that every
+    // address goes through a TOC entry and none is TOC-relative to the
+    // kernel's own data; both builds alike, so the comparison holds.
+    if compiler.contains("-mprofile-kernel") && compiler.contains("-mcmodel=medium") {
+        text.push_str(" -mcmodel=large");
+    }
     // Helpers a fix may include (`<klp-rs/syscall.h>`).
     text.push_str(&format!(" -I'{}'", include_dir().display()));
     // Both builds name their sources as the build does, so that their

@@ -652,6 +652,7 @@ impl<'d> Extractor<'d, '_> {
             let name = self.section_name(sec);
             if special::is_ignored(&name)
                 || special::is_code_or_data(&name)
+                || special::is_auxiliary(&name)
                 || (self.sh_flags(sec) & elf::SHF_ALLOC.0 == 0 && name != ".discard.annotate_insn")
             {
                 continue;
