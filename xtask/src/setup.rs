@@ -36,6 +36,8 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "libssl-dev",
     "cpio",
     "xz-utils",
+    // `cargo xtask generate` applies fixes with GNU patch.
+    "patch",
     "busybox-static",
     // The kernel's livepatch selftests are bash scripts.
     "bash-static",

@@ -395,9 +395,17 @@ impl<'d> Extractor<'d, '_> {
     /// one (no `nop` after it for the TOC's restore, or a sibling call)
     /// cannot become a call into the kernel: that function is carried
     /// instead, unchanged, and the call stays in the module. True if so.
-    fn carry_local_callee(&mut self, from: SectionIndex, offset: u64, rel: &object::Relocation) -> bool {
+    fn carry_local_callee(
+        &mut self,
+        from: SectionIndex,
+        offset: u64,
+        rel: &object::Relocation,
+    ) -> bool {
         if self.arch != object::Architecture::PowerPc64
-            || rel.flags() != (RelocationFlags::Elf { r_type: elf::R_PPC64_REL24 })
+            || rel.flags()
+                != (RelocationFlags::Elf {
+                    r_type: elf::R_PPC64_REL24,
+                })
         {
             return false;
         }
@@ -416,7 +424,10 @@ impl<'d> Extractor<'d, '_> {
         if self.sh_flags(callee) & elf::SHF_EXECINSTR.0 == 0 {
             return false;
         }
-        let data = self.section(from).and_then(|s| s.data().ok()).unwrap_or(&[]);
+        let data = self
+            .section(from)
+            .and_then(|s| s.data().ok())
+            .unwrap_or(&[]);
         let word = |at: u64| -> Option<u32> {
             let b = data.get(at as usize..at as usize + 4)?;
             Some(u32::from_le_bytes(b.try_into().ok()?))
@@ -911,7 +922,11 @@ impl<'d> Extractor<'d, '_> {
             let RelocationTarget::Symbol(index) = rel.target() else {
                 // ppc64le's hint that a global entry may be optimised:
                 // dropped, the entry stays as it is.
-                if rel.flags() == (RelocationFlags::Elf { r_type: R_PPC64_ENTRY }) {
+                if rel.flags()
+                    == (RelocationFlags::Elf {
+                        r_type: R_PPC64_ENTRY,
+                    })
+                {
                     return Ok(());
                 }
                 return Err(Error::Unsupported {

@@ -19,6 +19,7 @@ pub mod module;
 pub mod patchset;
 pub mod report;
 pub mod resolve;
+pub mod source;
 pub mod special;
 pub mod symbols;
 pub mod units;
@@ -202,7 +203,8 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
     for p in &patches {
         warnings.extend(patchset::apply(&tree, p)?);
     }
-    // Lines after a change keep their numbers.
+    // Lines after a change keep their numbers; where the changes are.
+    let mut changed_source: Vec<(String, Vec<String>)> = Vec::new();
     for f in files
         .iter()
         .filter(|f| f.ends_with(".c") || f.ends_with(".h"))
@@ -210,6 +212,7 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
         let (old_path, new_path) = (build.source.join(f), tree.join(f));
         let old = std::fs::read_to_string(&old_path).unwrap_or_default();
         let new = std::fs::read_to_string(&new_path).map_err(io(&new_path))?;
+        changed_source.push((f.clone(), source::changed_functions(&old, &new)));
         let text = patchset::with_line_directives(&old, &new);
         std::fs::write(&new_path, text).map_err(io(&new_path))?;
     }
@@ -371,6 +374,7 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
         &request.meta,
         &patch_names,
         &warnings,
+        &changed_source,
         &replacements,
         &sections,
     );

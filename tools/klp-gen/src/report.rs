@@ -63,6 +63,7 @@ pub fn render(
     meta: &module::Metadata,
     patches: &[String],
     warnings: &[String],
+    changed_source: &[(String, Vec<String>)],
     replacements: &[module::Replacement],
     units: &[UnitReport],
 ) -> String {
@@ -84,6 +85,18 @@ pub fn render(
     for w in warnings {
         let _ = writeln!(s, "warning: {w}");
     }
+    let in_source: Vec<&str> = changed_source
+        .iter()
+        .flat_map(|(_, f)| f.iter().map(String::as_str))
+        .collect();
+    for (file, functions) in changed_source {
+        let list: Vec<String> = functions.iter().map(|f| format!("{f}()")).collect();
+        let _ = writeln!(
+            s,
+            "the fix changes {file}: {}",
+            list_str(&list.iter().map(String::as_str).collect::<Vec<_>>())
+        );
+    }
     for u in units {
         let _ = writeln!(
             s,
@@ -94,18 +107,35 @@ pub fn render(
         for (old, entry) in &u.extracted.entry_points {
             let r = replacements.iter().find(|r| &r.entry_point == entry);
             let pos = r.map_or(0, |r| r.sympos);
-            let why = u
+            // Its own source changed, or the change is in code inlined
+            // into it: name where, from the source and from the diff.
+            let inlines_changed: Vec<&str> = in_source
+                .iter()
+                .copied()
+                .filter(|f| *f != crate::stem(old).as_str() && !old.contains(f))
+                .collect();
+            let why = if in_source.iter().any(|f| old == f || crate::stem(old) == *f) {
+                "its own source changed".to_string()
+            } else if let Some(Why::Inlines(f)) = u
                 .report
                 .replacements
                 .iter()
                 .find(|x| &x.func.name == old)
-                .map(|x| match &x.why {
-                    Why::Changed => "its own code changed".to_string(),
-                    Why::Inlines(f) => {
-                        format!("it has an inlined copy of `{f}`, whose code changed")
-                    }
-                })
-                .unwrap_or_else(|| "its code changed".into());
+                .map(|x| &x.why)
+            {
+                format!("it has an inlined copy of `{f}`, whose code changed")
+            } else if !inlines_changed.is_empty() {
+                format!(
+                    "its code changed, its own source did not: the change is in code inlined into it from {}",
+                    inlines_changed
+                        .iter()
+                        .map(|f| format!("`{f}()`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            } else {
+                "its code changed".to_string()
+            };
             let inlined: Vec<&str> = u
                 .report
                 .inline_callers

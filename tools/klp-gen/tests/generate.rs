@@ -543,7 +543,11 @@ fn a_good_fix_generates_a_module() {
     assert_eq!(report, g.report);
     assert!(report.contains("kernel/foo.c"), "{report}");
     assert!(
-        report.contains("foo_compute sympos 0: its own code changed"),
+        report.contains("the fix changes kernel/foo.c: foo_compute()"),
+        "{report}"
+    );
+    assert!(
+        report.contains("foo_compute sympos 0: its own source changed"),
         "{report}"
     );
     assert!(
