@@ -32,6 +32,8 @@ pub struct Case {
     pub module: String,
     pub patch: PathBuf,
     pub test: PathBuf,
+    /// `<case>.rs`, its Rust parts (`--rust`), if it has some.
+    pub rust: Option<PathBuf>,
 }
 
 /// A case generated: its patch module, and the module it patches (with
@@ -68,6 +70,7 @@ pub fn cases() -> Result<Vec<Case>> {
             module: format!("klp_{}", name.replace('-', "_")),
             patch: path.clone(),
             test,
+            rust: Some(dir.join(format!("{name}.rs"))).filter(|r| r.is_file()),
         });
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -108,15 +111,13 @@ pub fn prove(
             bugs: Vec::new(),
         };
         let dest = kernel.checkout_dir().join("corpus");
-        let result = generate::generate(
-            cache,
-            tc,
-            &kernel,
-            None,
-            std::slice::from_ref(&case.patch),
-            &meta,
-            &dest,
-        );
+        let input = generate::Input {
+            patches: std::slice::from_ref(&case.patch),
+            rust: case.rust.as_deref(),
+            source: None,
+            meta: &meta,
+        };
+        let result = generate::generate(cache, tc, &kernel, &input, &dest);
         if refused.is_file() {
             check_refusal(&case, &refused, result)?;
             continue;

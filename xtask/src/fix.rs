@@ -107,15 +107,14 @@ pub fn prove_generated(
     let dest = without
         .checkout_dir()
         .join(format!("fix-{}-generated", fix.name));
-    let ko = crate::generate::generate(
-        cache,
-        tc,
-        &without,
-        Some(&fix.reverted_tree(cache, &tc.source)?),
-        &[repo_root().join("kmod/fixes").join(format!("{name}.diff"))],
-        &meta,
-        &dest,
-    )?;
+    let reverted = fix.reverted_tree(cache, &tc.source)?;
+    let input = crate::generate::Input {
+        patches: &[repo_root().join("kmod/fixes").join(format!("{name}.diff"))],
+        rust: None,
+        source: Some(&reverted),
+        meta: &meta,
+    };
+    let ko = crate::generate::generate(cache, tc, &without, &input, &dest)?;
     let guest = qemu::Guest::with_modules(cache, without, &[ko], Vec::new())?;
     let suite = format!("fix-{}", fix.name);
     guest.run_suite(cache, &suite, accel, qemu::suite_timeout(&suite))

@@ -43,6 +43,13 @@ pub struct GenerateCmd {
     /// Where to put the `.ko` and its report (default: the current directory).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Rust parts beside the generated code: callbacks (a type implementing
+    /// `livepatch::Callbacks`), `State`s (`static NAME: State<T>`), and
+    /// `#[no_mangle]` functions (`livepatch::c_callable!`) the fixed C code
+    /// calls, e.g. to keep new data in a `Shadow<T>`. Included into the
+    /// module's Rust part as it is (no inner `//!` comments).
+    #[arg(long, value_name = "FILE.rs")]
+    rust: Option<PathBuf>,
     /// Then prove it in a guest of the arch, with kpatch's integration-test
     /// semantics: SCRIPT fails before the patch loads, passes while it is
     /// loaded, fails again after it is unloaded; no WARNING, BUG or Oops.
@@ -94,7 +101,20 @@ impl GenerateCmd {
             } else {
                 out.clone()
             };
-            let ko = generate(cache, &tc, kernel, None, &self.patches, &meta, &dest)?;
+            let rust = match &self.rust {
+                Some(r) => Some(
+                    std::fs::canonicalize(r)
+                        .with_context(|| format!("cannot read the Rust parts `{}`", r.display()))?,
+                ),
+                None => None,
+            };
+            let input = Input {
+                patches: &self.patches,
+                rust: rust.as_deref(),
+                source: None,
+                meta: &meta,
+            };
+            let ko = generate(cache, &tc, kernel, &input, &dest)?;
             println!("{}", ko.display());
             if let Some(script) = &self.test {
                 let case = corpus::Case {
@@ -102,6 +122,7 @@ impl GenerateCmd {
                     module: name.clone(),
                     patch: self.patches[0].clone(),
                     test: script.clone(),
+                    rust: rust.clone(),
                 };
                 let target = corpus::target_of(kernel, &dest.join(format!("{name}.report.txt")))?;
                 let built = corpus::Built { case, ko, target };
@@ -112,18 +133,33 @@ impl GenerateCmd {
     }
 }
 
-/// Generates, builds and signs the module of `patches` for `kernel` (whose
-/// sources are `source`, if not the tree it names); copies the `.ko` and
-/// its report into `dest`; returns the `.ko`.
+/// What to generate a patch from.
+pub struct Input<'a> {
+    /// The fix, applied in order.
+    pub patches: &'a [PathBuf],
+    /// Rust parts beside the generated code (`--rust`).
+    pub rust: Option<&'a Path>,
+    /// The sources the kernel was built from, if not the tree it names
+    /// (a kernel built without a fix).
+    pub source: Option<&'a Path>,
+    pub meta: &'a klp_gen::module::Metadata,
+}
+
+/// Generates, builds and signs the module of `input` for `kernel`; copies
+/// the `.ko` and its report into `dest`; returns the `.ko`.
 pub fn generate(
     cache: &Cache,
     tc: &setup::Toolchain,
     kernel: &kernel::Kernel,
-    source: Option<&Path>,
-    patches: &[PathBuf],
-    meta: &klp_gen::module::Metadata,
+    input: &Input<'_>,
     dest: &Path,
 ) -> Result<PathBuf> {
+    let Input {
+        patches,
+        rust,
+        source,
+        meta,
+    } = *input;
     let mut build = klp_gen::Build::open(&kernel.dir)?;
     if let Some(tree) = source {
         build = build.with_source(tree);
@@ -155,6 +191,7 @@ pub fn generate(
             patches: patches.clone(),
             meta: meta.clone(),
             livepatch: repo_root().join("kmod/livepatch"),
+            rust: rust.map(Path::to_path_buf),
             work: base.join("work"),
             out: base.join("module"),
         },

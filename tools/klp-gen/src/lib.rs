@@ -117,6 +117,9 @@ pub struct Request {
     pub meta: module::Metadata,
     /// `kmod/livepatch`, which the module's Rust part includes.
     pub livepatch: PathBuf,
+    /// Rust parts beside the generated code (`--rust`): callbacks, states,
+    /// functions the fixed C code calls (shadow variables in safe Rust).
+    pub rust: Option<PathBuf>,
     /// Scratch space, emptied first.
     pub work: PathBuf,
     /// The Kbuild directory of the module, written anew.
@@ -175,6 +178,13 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
             }
         }
     }
+    let rust = match &request.rust {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(io(path))?;
+            Some(module::RustParts::scan(path, &text))
+        }
+        None => None,
+    };
     // The units first: a patch that touches nothing compiled is refused
     // before any copying.
     let units = units::affected(build, &files)?;
@@ -230,8 +240,11 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
         .collect::<Result<_, _>>()?;
     // New global symbols of one unit that another's code uses are the
     // module's own.
-    let internal: std::collections::BTreeSet<String> =
-        compared.iter().flat_map(|c| c.new_globals()).collect();
+    let internal: std::collections::BTreeSet<String> = compared
+        .iter()
+        .flat_map(|c| c.new_globals())
+        .chain(rust.iter().flat_map(|r| r.exports.iter().cloned()))
+        .collect();
     for (i, c) in compared.into_iter().enumerate() {
         problems.extend(c.refusals());
         if c.replaced.is_empty() && c.new.is_empty() {
@@ -351,6 +364,7 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
             &request.livepatch,
             &patch_names,
             &replacements,
+            rust.as_ref(),
         )
         .as_bytes(),
     )?;

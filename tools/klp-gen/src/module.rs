@@ -17,6 +17,62 @@ pub struct Metadata {
     pub bugs: Vec<String>,
 }
 
+/// What a Rust file given beside the fix (`--rust`) provides, found in its
+/// text: the type implementing `Callbacks` (for the patched object), the
+/// `State`s it declares, and the `#[no_mangle]` functions the fixed C code
+/// calls (the module's own symbols, not the kernel's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RustParts {
+    pub file: std::path::PathBuf,
+    pub callbacks: Option<String>,
+    pub states: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+impl RustParts {
+    /// Reads what `text` (the file `file`) declares.
+    pub fn scan(file: &Path, text: &str) -> Self {
+        let ident = |rest: &str| -> Option<String> {
+            let id: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!id.is_empty()).then_some(id)
+        };
+        let mut parts = Self {
+            file: file.to_path_buf(),
+            ..Self::default()
+        };
+        for (i, _) in text.match_indices("Callbacks for ") {
+            if text[..i].trim_end().ends_with("impl") || text[..i].ends_with("livepatch::") {
+                parts.callbacks = parts.callbacks.or_else(|| ident(&text[i + 14..]));
+            }
+        }
+        for line in text.lines() {
+            let l = line.trim_start();
+            let l = l.strip_prefix("pub ").unwrap_or(l);
+            if let Some(rest) = l.strip_prefix("static ") {
+                let name = ident(rest);
+                let ty = rest.split_once(':').map(|(_, t)| t.trim_start());
+                if let (Some(name), Some(ty)) = (name, ty) {
+                    if ty.starts_with("State<") || ty.starts_with("livepatch::State<") {
+                        parts.states.push(name);
+                    }
+                }
+            }
+        }
+        for (i, _) in text.match_indices("no_mangle") {
+            if let Some(at) = text[i..].find("fn ") {
+                if let Some(name) = ident(&text[i + at + 3..]) {
+                    parts.exports.push(name);
+                }
+            }
+        }
+        parts
+    }
+}
+
 /// One replaced function: its name and `sympos` in the target, and the
 /// global name of its new code.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +89,7 @@ pub fn rust_source(
     livepatch: &Path,
     patches: &[String],
     replacements: &[Replacement],
+    rust: Option<&RustParts>,
 ) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "// SPDX-License-Identifier: GPL-2.0");
@@ -55,11 +112,19 @@ pub fn rust_source(
     );
     let _ = writeln!(s, "pub mod livepatch;");
     let _ = writeln!(s);
+    if let Some(r) = rust {
+        let _ = writeln!(s, "// The Rust parts written beside the fix (`--rust`).");
+        let _ = writeln!(s, "include!({:?});", r.file.display().to_string());
+        let _ = writeln!(s);
+    }
     let _ = writeln!(s, "livepatch::patch! {{");
     let _ = writeln!(s, "    name: {:?},", meta.name);
     let _ = writeln!(s, "    authors: [\"cargo xtask generate\"],");
     let _ = writeln!(s, "    description: {:?},", meta.description);
     let _ = writeln!(s, "    replace: {},", meta.replace);
+    if let Some(r) = rust.filter(|r| !r.states.is_empty()) {
+        let _ = writeln!(s, "    states: [{}],", r.states.join(", "));
+    }
     let _ = writeln!(s, "    metadata: {{");
     let _ = writeln!(s, "        version: {},", meta.version);
     let list = |v: &[String]| {
@@ -73,11 +138,15 @@ pub fn rust_source(
     let _ = writeln!(s, "    }},");
     let mut targets: Vec<&str> = replacements.iter().map(|r| r.target.as_str()).collect();
     targets.dedup();
+    // The callbacks run for each object the patch patches.
+    let with = rust
+        .and_then(|r| r.callbacks.as_ref())
+        .map_or(String::new(), |c| format!(" with {c}"));
     for target in targets {
         if target == "vmlinux" {
-            let _ = writeln!(s, "    vmlinux {{");
+            let _ = writeln!(s, "    vmlinux{with} {{");
         } else {
-            let _ = writeln!(s, "    module {target:?} {{");
+            let _ = writeln!(s, "    module {target:?}{with} {{");
         }
         for r in replacements.iter().filter(|r| r.target == target) {
             let pos = if r.sympos != 0 {
@@ -133,6 +202,7 @@ mod tests {
             Path::new("/k/livepatch"),
             &["fix.diff".into()],
             &[r("foo", 0), r("bar.isra.0", 2)],
+            None,
         );
         assert!(text.contains("#[path = \"/k/livepatch/mod.rs\"]"));
         assert!(text.contains("        \"foo\" => extern klp_rs_new_foo,\n"));

@@ -258,6 +258,7 @@ impl Fixture {
                 bugs: vec![],
             },
             livepatch: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../kmod/livepatch"),
+            rust: None,
             work: self.root.join("work"),
             out: self.root.join("out"),
         }
