@@ -122,24 +122,27 @@ pub fn prove(
             check_refusal(&case, &refused, result)?;
             continue;
         }
-        let ko = result?;
-        let target = target_of(&kernel, &dest.join(format!("{}.report.txt", case.module)))?;
-        built.push(Built { case, ko, target });
+        let out = result?;
+        built.push(Built {
+            case,
+            ko: out.ko,
+            target: out.modules.into_iter().next(),
+        });
     }
     run_guest(cache, kernel, &built, accel)
 }
 
 /// The generation of `case` must have failed, saying every line of
 /// `expected`.
-fn check_refusal(case: &Case, expected: &Path, result: Result<PathBuf>) -> Result<()> {
+fn check_refusal(case: &Case, expected: &Path, result: Result<generate::Output>) -> Result<()> {
     let want = std::fs::read_to_string(expected)
         .with_context(|| format!("cannot read `{}`", expected.display()))?;
     let got = match result {
-        Ok(ko) => bail!(
+        Ok(out) => bail!(
             "`{}` should be refused (`{}`), but generated `{}`",
             case.name,
             expected.display(),
-            ko.display()
+            out.ko.display()
         ),
         Err(e) => format!("{e:#}"),
     };
@@ -154,29 +157,6 @@ fn check_refusal(case: &Case, expected: &Path, result: Result<PathBuf>) -> Resul
     }
     eprintln!("==> `{}` refused as expected:\n{got}", case.name);
     Ok(())
-}
-
-/// The module a generated patch targets, from its report's `-> \`name\``
-/// lines, and its `.ko` in the kernel build.
-pub fn target_of(kernel: &kernel::Kernel, report: &Path) -> Result<Option<(String, PathBuf)>> {
-    let text = std::fs::read_to_string(report)
-        .with_context(|| format!("cannot read `{}`", report.display()))?;
-    let Some(name) = text
-        .lines()
-        .filter_map(|l| l.split_once(" -> `").map(|(_, r)| r))
-        .filter_map(|r| r.split_once('`').map(|(n, _)| n))
-        .find(|n| *n != "vmlinux")
-    else {
-        return Ok(None);
-    };
-    let order = std::fs::read_to_string(kernel.dir.join("modules.order"))?;
-    let path = order
-        .lines()
-        .filter_map(|l| l.strip_suffix(".o"))
-        .find(|l| l.rsplit('/').next().map(|n| n.replace('-', "_")).as_deref() == Some(name))
-        .map(|l| kernel.dir.join(format!("{l}.ko")))
-        .with_context(|| format!("the kernel build has no module `{name}`"))?;
-    Ok(Some((name.to_string(), path)))
 }
 
 /// Boots `kernel` with the generated modules, the modules they patch and

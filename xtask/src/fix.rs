@@ -114,7 +114,7 @@ pub fn prove_generated(
         source: Some(&reverted),
         meta: &meta,
     };
-    let ko = crate::generate::generate(cache, tc, &without, &input, &dest)?;
+    let ko = crate::generate::generate(cache, tc, &without, &input, &dest)?.ko;
     let guest = qemu::Guest::with_modules(cache, without, &[ko], Vec::new())?;
     let suite = format!("fix-{}", fix.name);
     guest.run_suite(cache, &suite, accel, qemu::suite_timeout(&suite))

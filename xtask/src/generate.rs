@@ -114,8 +114,8 @@ impl GenerateCmd {
                 source: None,
                 meta: &meta,
             };
-            let ko = generate(cache, &tc, kernel, &input, &dest)?;
-            println!("{}", ko.display());
+            let out = generate(cache, &tc, kernel, &input, &dest)?;
+            println!("{}", out.ko.display());
             if let Some(script) = &self.test {
                 let case = corpus::Case {
                     name: name.clone(),
@@ -124,8 +124,11 @@ impl GenerateCmd {
                     test: script.clone(),
                     rust: rust.clone(),
                 };
-                let target = corpus::target_of(kernel, &dest.join(format!("{name}.report.txt")))?;
-                let built = corpus::Built { case, ko, target };
+                let built = corpus::Built {
+                    case,
+                    ko: out.ko,
+                    target: out.modules.into_iter().next(),
+                };
                 corpus::run_guest(cache, kernel.clone(), &[built], qemu::Accel::Tcg)?.check()?;
             }
         }
@@ -146,14 +149,14 @@ pub struct Input<'a> {
 }
 
 /// Generates, builds and signs the module of `input` for `kernel`; copies
-/// the `.ko` and its report into `dest`; returns the `.ko`.
+/// the `.ko` and its report into `dest`.
 pub fn generate(
     cache: &Cache,
     tc: &setup::Toolchain,
     kernel: &kernel::Kernel,
     input: &Input<'_>,
     dest: &Path,
-) -> Result<PathBuf> {
+) -> Result<Output> {
     let Input {
         patches,
         rust,
@@ -241,7 +244,16 @@ pub fn generate(
         dest.join(format!("{}.report.txt", meta.name)),
         &generated.report,
     )?;
-    Ok(target)
+    Ok(Output {
+        ko: target,
+        modules: generated.modules,
+    })
+}
+
+/// A generated patch: its `.ko`, and the modules it patches (name, `.ko`).
+pub struct Output {
+    pub ko: PathBuf,
+    pub modules: Vec<(String, PathBuf)>,
 }
 
 /// A user's kernel build: its arch from its `.config`.

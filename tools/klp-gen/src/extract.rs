@@ -121,6 +121,9 @@ struct Extractor<'d, 'r> {
     reached: BTreeMap<usize, Result<Reach, String>>,
     /// ppc64le: the offsets of the TOC entries the carried code uses.
     toc: BTreeSet<u64>,
+    /// The named functions and variables of each section, by offset (read
+    /// once: every relocation through a section's symbol looks them up).
+    named: BTreeMap<usize, Vec<SymbolIndex>>,
     problems: Vec<String>,
 }
 
@@ -135,6 +138,25 @@ pub fn extract(request: &Request<'_>, resolve: &dyn Resolve) -> Result<Extracted
         why: e.to_string(),
     })?;
     let arch = file.architecture();
+    let mut named: BTreeMap<usize, Vec<(u64, SymbolIndex)>> = BTreeMap::new();
+    for s in file.symbols() {
+        if let Some(sec) = s.section_index().filter(|_| {
+            matches!(s.kind(), SymbolKind::Text | SymbolKind::Data)
+                && s.name().is_ok_and(|n| !n.is_empty())
+        }) {
+            named
+                .entry(sec.0)
+                .or_default()
+                .push((s.address(), s.index()));
+        }
+    }
+    let named = named
+        .into_iter()
+        .map(|(sec, mut v)| {
+            v.sort_by_key(|&(addr, _)| addr);
+            (sec, v.into_iter().map(|(_, i)| i).collect())
+        })
+        .collect();
     let mut x = Extractor {
         file,
         original,
@@ -145,6 +167,7 @@ pub fn extract(request: &Request<'_>, resolve: &dyn Resolve) -> Result<Extracted
         queue: Vec::new(),
         reached: BTreeMap::new(),
         toc: BTreeSet::new(),
+        named,
         problems: Vec::new(),
     };
     for name in request.replaced.iter().chain(request.new) {
@@ -343,17 +366,12 @@ impl<'d> Extractor<'d, '_> {
 
     /// The named symbols defined in `sec`, by offset.
     fn named_in(&self, sec: SectionIndex) -> Vec<ElfSymbol64<'d, '_, Endianness>> {
-        let mut v: Vec<_> = self
-            .file
-            .symbols()
-            .filter(|s| {
-                s.section_index() == Some(sec)
-                    && matches!(s.kind(), SymbolKind::Text | SymbolKind::Data)
-                    && s.name().is_ok_and(|n| !n.is_empty())
-            })
-            .collect();
-        v.sort_by_key(|s| s.address());
-        v
+        self.named
+            .get(&sec.0)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.file.symbol_by_index(i).ok())
+            .collect()
     }
 
     /// The named symbol a reference to `sec` + `addend` means.

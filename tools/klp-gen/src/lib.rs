@@ -139,6 +139,9 @@ pub struct Generated {
     pub parts: Vec<PathBuf>,
     /// Hunks applied with fuzz or offset.
     pub warnings: Vec<String>,
+    /// The modules the patch patches, by name, with their `.ko` in the
+    /// build (none for a patch of `vmlinux` alone).
+    pub modules: Vec<(String, PathBuf)>,
 }
 
 /// `name` without the numeric parts GCC adds to local and cloned names
@@ -230,6 +233,7 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
     let symvers = symbols::read_symvers(&build.dir.join("Module.symvers"))?;
     let exports: std::collections::BTreeSet<String> = symvers.keys().cloned().collect();
     let mut targets: std::collections::BTreeMap<String, symbols::Target> = Default::default();
+    let mut modules: Vec<(String, PathBuf)> = Vec::new();
     let mut parts = Vec::new();
     let mut replacements = Vec::new();
     let mut sections = Vec::new();
@@ -253,6 +257,9 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
         let unit = &c.unit;
         if !targets.contains_key(&unit.target) {
             let path = target_path(build, &unit.target)?;
+            if unit.target != "vmlinux" {
+                modules.push((unit.target.clone(), path.clone()));
+            }
             targets.insert(
                 unit.target.clone(),
                 symbols::Target::read(&path, &unit.target)?,
@@ -398,6 +405,7 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
         report: text,
         parts: part_files,
         warnings,
+        modules,
     })
 }
 
@@ -410,7 +418,7 @@ fn target_path(build: &Build, target: &str) -> Result<PathBuf, Error> {
     order
         .lines()
         .filter_map(|l| l.strip_suffix(".o"))
-        .find(|l| l.rsplit('/').next().map(|n| n.replace('-', "_")).as_deref() == Some(target))
+        .find(|l| units::module_name(l) == target)
         .map(|l| build.dir.join(format!("{l}.ko")))
         .filter(|p| p.is_file())
         .ok_or_else(|| Error::Input {

@@ -90,12 +90,8 @@ pub fn render(
         .flat_map(|(_, f)| f.iter().map(String::as_str))
         .collect();
     for (file, functions) in changed_source {
-        let list: Vec<String> = functions.iter().map(|f| format!("{f}()")).collect();
-        let _ = writeln!(
-            s,
-            "the fix changes {file}: {}",
-            list_str(&list.iter().map(String::as_str).collect::<Vec<_>>())
-        );
+        let names: Vec<String> = functions.iter().map(|f| format!("{f}()")).collect();
+        let _ = writeln!(s, "the fix changes {file}: {}", list(&names));
     }
     for u in units {
         let _ = writeln!(
@@ -163,8 +159,8 @@ pub fn render(
             .filter(|d| d.change == "new")
             .map(|d| d.var.name.as_str())
             .collect();
-        let _ = writeln!(s, "  new functions: {}", list_str(&new_fns));
-        let _ = writeln!(s, "  new variables: {}", list_str(&new_data));
+        let _ = writeln!(s, "  new functions: {}", list(&new_fns));
+        let _ = writeln!(s, "  new variables: {}", list(&new_data));
         let _ = writeln!(s, "  sections carried: {}", u.extracted.sections.join(" "));
         let _ = writeln!(
             s,
@@ -189,18 +185,10 @@ pub fn render(
     s
 }
 
-fn list(v: &[String]) -> String {
+fn list<S: AsRef<str>>(v: &[S]) -> String {
     if v.is_empty() {
         "-".into()
     } else {
-        v.join(", ")
-    }
-}
-
-fn list_str(v: &[&str]) -> String {
-    if v.is_empty() {
-        "-".into()
-    } else {
-        v.join(", ")
+        v.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
     }
 }

@@ -28,7 +28,7 @@ impl UnitResolver<'_> {
             if m == "vmlinux" {
                 m.clone()
             } else {
-                m.rsplit('/').next().unwrap_or(m).replace('-', "_")
+                crate::units::module_name(m)
             }
         })
     }

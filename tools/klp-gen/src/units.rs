@@ -176,7 +176,7 @@ fn module_objects(build: &Build) -> Result<BTreeMap<String, String>, Error> {
         let Some(stem) = line.strip_suffix(".o") else {
             continue;
         };
-        let name = stem.rsplit('/').next().unwrap_or(stem).replace('-', "_");
+        let name = module_name(stem);
         let mod_file = build.dir.join(format!("{stem}.mod"));
         let listed = std::fs::read_to_string(&mod_file).unwrap_or_default();
         for obj in listed.split_whitespace() {
@@ -184,6 +184,13 @@ fn module_objects(build: &Build) -> Result<BTreeMap<String, String>, Error> {
         }
     }
     Ok(map)
+}
+
+/// The kernel's name of the module built as `path` (`drivers/x/foo-bar`
+/// or `.../foo-bar.ko`): its file stem, `-` as `_`.
+pub fn module_name(path: &str) -> String {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.strip_suffix(".ko").unwrap_or(file).replace('-', "_")
 }
 
 /// Why `file` is not compiled: the option its directory's Makefile builds
