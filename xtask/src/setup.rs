@@ -33,6 +33,9 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "bison",
     "bc",
     "libelf-dev",
+    // `CONFIG_GENDWARFKSYMS` (symbol versions from DWARF, as distributions
+    // build): `scripts/gendwarfksyms` includes `<dwarf.h>` and links libdw.
+    "libdw-dev",
     "libssl-dev",
     "cpio",
     "xz-utils",
@@ -61,6 +64,10 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "time",
     // libFuzzer, for `cargo xtask bench fuzz`.
     "g++",
+    // `cargo xtask bench generate` runs upstream's klp-build: objtool's klp
+    // subcommands need xxhash, the script needs `recountdiff`.
+    "libxxhash-dev",
+    "patchutils",
 ];
 
 /// What the other tasks need from setup.
