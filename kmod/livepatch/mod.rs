@@ -24,6 +24,7 @@ mod klp_sym;
 mod macros;
 mod metadata;
 pub mod param;
+mod post_link;
 mod registration;
 mod shadow;
 mod state;

@@ -4,6 +4,7 @@
 
 use super::{
     bindings,
+    post_link,
     Object,
     StateId, //
 };
@@ -92,12 +93,15 @@ impl Registration {
     /// disables and replaces every earlier one.
     ///
     /// On failure the kernel has already released the structures (its log
-    /// says why, e.g. an unknown symbol) and its error code is returned.
+    /// says why, e.g. an unknown symbol) and its error code is returned. A
+    /// module the post-link step did not process is refused with `ENOEXEC`
+    /// before the kernel sees it (see `post_link.rs`).
     pub fn enable(
         module: &'static ThisModule,
         spec: &'static Patch,
         replace: bool,
     ) -> Result<Self> {
+        post_link::check()?;
         let nr_funcs = spec.objects.iter().map(|o| o.funcs.len() + 1).sum();
         let mut funcs = KVec::with_capacity(nr_funcs, GFP_KERNEL)?;
         for object in spec.objects {

@@ -39,6 +39,8 @@ enum What {
     Diff(DiffBench),
     /// Fuzz the parsing entry point of klp-diff for a bounded time.
     Fuzz(FuzzBench),
+    /// `cargo xtask generate` next to upstream's klp-build on the corpus.
+    Generate(crate::bench_generate::GenerateBench),
 }
 
 #[derive(clap::Args, Debug)]
@@ -69,6 +71,7 @@ impl BenchCmd {
         match self.what {
             What::Diff(b) => b.run(cache),
             What::Fuzz(b) => b.run(cache),
+            What::Generate(b) => b.run(cache),
         }
     }
 }

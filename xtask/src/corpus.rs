@@ -26,6 +26,7 @@ pub const SUITE: &str = "generate";
 const MODULE_OPTIONS: &str = "CONFIG_SAMPLES=y\nCONFIG_SAMPLE_KOBJECT=m\n";
 
 /// A case: its patch, its test script, the module generated from it.
+#[derive(Clone, Debug)]
 pub struct Case {
     pub name: String,
     /// `klp_` and the name, for the corpus.

@@ -257,7 +257,7 @@ pub struct Output {
 }
 
 /// A user's kernel build: its arch from its `.config`.
-fn own_kernel(dir: &Path) -> Result<kernel::Kernel> {
+pub fn own_kernel(dir: &Path) -> Result<kernel::Kernel> {
     let config = std::fs::read_to_string(dir.join(".config")).with_context(|| {
         format!(
             "`{}` has no `.config`: name a built kernel tree",

@@ -4,6 +4,7 @@
 
 pub mod arch;
 pub mod bench;
+pub mod bench_generate;
 pub mod cache;
 pub mod corpus;
 pub mod demo;

@@ -92,22 +92,71 @@ pub fn build_in(
     what: &str,
     key: Option<&SigningKey>,
 ) -> Result<Vec<PathBuf>> {
+    let convert = convert_tool(cache)?;
+    let kos = make(tc, kernel, lint, dir, what, Some(&convert), cache)?;
+    if lint == Lint::No {
+        let key = match key {
+            Some(key) => key.clone(),
+            None => SigningKey::of_build(kernel)?,
+        };
+        signing::sign_all(kernel, &key, &kos)?;
+    }
+    Ok(kos)
+}
+
+/// The guest path of [`unconverted`]'s module.
+pub const UNCONVERTED: &str = "lib/klp/unconverted/klp_rs_reloc_vmlinux.ko";
+
+/// `kmod/relocations/klp_rs_reloc_vmlinux.ko` built the way a user who
+/// skips the post-link step would (plain `make`, then signed): its
+/// `klp_extern!` references are still weak undefined symbols, which the
+/// crate must refuse to enable (the `relocations` suite loads it).
+pub fn unconverted(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    kernel: &kernel::Kernel,
+) -> Result<crate::initramfs::File> {
+    let dir = repo_root().join("kmod/relocations");
+    let kos = make(tc, kernel, Lint::No, &dir, "unconverted", None, cache)?;
+    let Some(ko) = kos.iter().find(|k| k.ends_with("klp_rs_reloc_vmlinux.ko")) else {
+        bail!("the build of `{}` made no `klp_rs_reloc_vmlinux.ko`", dir.display());
+    };
+    signing::sign_all(kernel, &SigningKey::of_build(kernel)?, std::slice::from_ref(ko))?;
+    Ok(crate::initramfs::File {
+        path: UNCONVERTED.into(),
+        executable: false,
+        data: std::fs::read(ko)?,
+    })
+}
+
+/// Runs Kbuild on `dir` into `klp-rs-<what>[-lint]`, with the post-link
+/// step `convert` on every `.ko` it links (`None`: without it).
+fn make(
+    tc: &setup::Toolchain,
+    kernel: &kernel::Kernel,
+    lint: Lint,
+    dir: &Path,
+    what: &str,
+    convert: Option<&Path>,
+    cache: &Cache,
+) -> Result<Vec<PathBuf>> {
     let out = output_dir(kernel, lint, what);
     std::fs::create_dir_all(&out)?;
-    let convert = convert_tool(cache)?;
     let mut make = kernel::make_in(kernel, tc);
     make.arg(format!("M={}", dir.display()))
-        .arg(format!("MO={}", out.display()))
-        .arg(format!("KLP_RS_CONVERT={}", convert.display()))
-        .arg(CONVERT_HOOK)
-        .args(
-            kernel
-                .arch
-                .module_rustflags()
-                .map(|f| format!("RUSTFLAGS_MODULE={f}")),
-        )
-        // The default `released` date of patch metadata.
-        .env("KLP_RS_KERNEL_RELEASED", &tc.source_released);
+        .arg(format!("MO={}", out.display()));
+    if let Some(convert) = convert {
+        make.arg(format!("KLP_RS_CONVERT={}", convert.display()))
+            .arg(CONVERT_HOOK);
+    }
+    make.args(
+        kernel
+            .arch
+            .module_rustflags()
+            .map(|f| format!("RUSTFLAGS_MODULE={f}")),
+    )
+    // The default `released` date of patch metadata.
+    .env("KLP_RS_KERNEL_RELEASED", &tc.source_released);
     if lint == Lint::DenyWarnings {
         make.args(["CLIPPY=1", "KRUSTFLAGS=-Dwarnings"]);
     }
@@ -124,15 +173,7 @@ pub fn build_in(
         &mut make,
         &cache.logs().join(format!("{what}-{}.log", kernel.arch)),
     )?;
-    let kos = modules_in(&out)?;
-    if lint == Lint::No {
-        let key = match key {
-            Some(key) => key.clone(),
-            None => SigningKey::of_build(kernel)?,
-        };
-        signing::sign_all(kernel, &key, &kos)?;
-    }
-    Ok(kos)
+    modules_in(&out)
 }
 
 /// Where [`build_in`] builds the tree `what` (Kbuild's `MO=`).

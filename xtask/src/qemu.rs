@@ -25,6 +25,9 @@ const DEFAULT_TIMEOUT_SECS: u64 = 180;
 /// while a kernel builds beside them; and a failing selftest script waits
 /// up to 60 s at each step before it gives up, its report worth waiting for.
 const LONG_TIMEOUT_SECS: u64 = 600;
+/// The `stress` suite: 200 transitions, each a second or more (the kernel
+/// retries an unfinished transition every second).
+const STRESS_TIMEOUT_SECS: u64 = 1500;
 /// vCPUs of every guest.
 pub const GUEST_CPUS: u32 = 2;
 /// How long a KVM probe boot may take before KVM is declared broken.
@@ -32,6 +35,9 @@ const KVM_PROBE_SECS: u64 = 20;
 
 /// How long a guest running `suite` may take before it is killed, in seconds.
 pub fn suite_timeout(suite: &str) -> u64 {
+    if suite == "stress" {
+        return STRESS_TIMEOUT_SECS;
+    }
     if suite.starts_with("selftests") || suite == "klp" || suite == crate::corpus::SUITE {
         LONG_TIMEOUT_SECS
     } else {
@@ -146,6 +152,7 @@ impl Guest {
         let mut extra = selftests::files(cache, &tc, &kernel, &kos)?;
         extra.push(klp_tool::build(cache, arch)?);
         extra.push(seed::installed_file(&kernel, &kos)?);
+        extra.push(modules::unconverted(cache, &tc, &kernel)?);
         let initramfs = kernel.checkout_dir().join("klp-rs-initramfs.cpio");
         let tools = guest_tools::ensure(cache, arch)?;
         initramfs::build(&tools.busybox, &tools.bash, &kos, &extra, &initramfs)?;

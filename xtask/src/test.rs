@@ -10,7 +10,14 @@ use anyhow::Result;
 use std::{process::Command, time::Instant};
 
 /// The guest suites, in the order they run.
-pub const SUITES: &[&str] = &["smoke", "selftests-c", "selftests", "klp", "relocations"];
+pub const SUITES: &[&str] = &[
+    "smoke",
+    "selftests-c",
+    "selftests",
+    "klp",
+    "relocations",
+    "stress",
+];
 
 /// `cargo xtask test`.
 #[derive(clap::Args, Debug)]

@@ -19,6 +19,13 @@ disable() {
 target() { cat /proc/klp_rs_reloc_target; }
 
 # The steps, each a function for `transcript`.
+# The vmlinux patch as built without the post-link step (plain `make`, then
+# signed): refused before the kernel sees it, with a log line naming the step.
+unconverted_refused() {
+	insmod /lib/klp/unconverted/klp_rs_reloc_vmlinux.ko 2>/dev/null && { echo "it loaded"; return 1; }
+	dmesg | grep -o 'not enabling this patch: its module was not post-linked (tools/klp-convert never ran on the .ko)'
+	test ! -e "$lp/klp_rs_reloc_vmlinux" && ! grep -q '^klp_rs_reloc_vmlinux ' /proc/modules
+}
 vmlinux_patched() { enable klp_rs_reloc_vmlinux && echo 3 > $oops && cat /proc/cmdline; }
 vmlinux_restored() { echo 0 > $oops && disable klp_rs_reloc_vmlinux && cat /proc/cmdline; }
 module_first() { insmod /lib/klp/klp_rs_reloc_target.ko && target && enable klp_rs_reloc_module && target; }
@@ -34,7 +41,10 @@ healthy_log() {
 }
 
 original_cmdline=$(cat /proc/cmdline)
-plan 9
+plan 10
+
+check "unconverted patch (no post-link step): refused at load, named in the log" transcript "not enabling this patch: its module was not post-linked (tools/klp-convert never ran on the .ko)
+[exit 0]" unconverted_refused
 
 check "vmlinux: static pause_on_oops read, static version_proc_show() called" transcript "1
 pause_on_oops=3 $(cat /proc/version)

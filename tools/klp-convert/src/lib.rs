@@ -16,6 +16,9 @@
 //!   SHF_RELA_LIVEPATCH`), one per object and section, which the kernel
 //!   applies when the patch is enabled or when the module `<object>` loads.
 //!
+//! It also sets the bytes of the section [`POST_LINKED_SECTION`], by which
+//! the crate refuses, at load time, a patch this step never processed.
+//!
 //! Nothing else moves: every section keeps its index and offset, the
 //! emptied tail of a shrunk `.rela` section is zeroed, and the new sections,
 //! a longer copy of `.shstrtab` and a longer copy of the section header
@@ -94,8 +97,10 @@ impl<'a> KlpName<'a> {
     }
 }
 
-/// Converts the `.ko` in `data`; `None` if it has no livepatch symbol left
-/// to convert (so running the step twice changes nothing).
+/// Converts the `.ko` in `data` and sets its post-link mark (section
+/// [`POST_LINKED_SECTION`]); `None` if it has no livepatch symbol left to
+/// convert and no mark left to set (so running the step twice changes
+/// nothing).
 pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Summary)>, Error> {
     let elf = Elf::parse(data)?;
     let (symtab, syms) = elf.symtab()?;
@@ -112,8 +117,14 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
             klp.insert(i, name);
         }
     }
+    let marks = unset_marks(&elf)?;
     if klp.is_empty() {
-        return Ok(None);
+        if marks.is_empty() {
+            return Ok(None);
+        }
+        let mut out = data.to_vec();
+        set_marks(&mut out, &marks);
+        return Ok(Some((out, Summary::default())));
     }
     let arch = Arch::from_machine(elf.machine).ok_or_else(|| {
         Error::Elf(format!(
@@ -246,6 +257,8 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
         return Err(Error::Symbols(problems));
     }
 
+    set_marks(&mut out, &marks);
+
     // The symbols: `SHN_LIVEPATCH`, global.
     let symtab_off = elf.sections[symtab].offset as usize;
     for &i in klp.keys() {
@@ -309,6 +322,32 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
     w.u16(&mut out[60..], headers.len() as u16);
     debug_assert!(elf.shoff != shoff);
     Ok(Some((out, summary)))
+}
+
+/// The section the crate's `post_link.rs` puts into every patch module as
+/// zeros, and this step sets to ones: the kernel-side proof that it ran.
+pub const POST_LINKED_SECTION: &str = ".klp_rs.post_linked";
+
+/// The file ranges of the post-link marks still unset.
+fn unset_marks(elf: &Elf<'_>) -> Result<Vec<std::ops::Range<usize>>, Error> {
+    let mut marks = Vec::new();
+    for index in 0..elf.sections.len() {
+        if elf.section_name(index)? != POST_LINKED_SECTION {
+            continue;
+        }
+        let bytes = elf.section_data(index).unwrap_or_default();
+        if bytes.contains(&0) {
+            let start = elf.sections[index].offset as usize;
+            marks.push(start..start + bytes.len());
+        }
+    }
+    Ok(marks)
+}
+
+fn set_marks(out: &mut [u8], marks: &[std::ops::Range<usize>]) {
+    for mark in marks {
+        out[mark.clone()].fill(1);
+    }
 }
 
 /// Checks one symbol against its object: `Ok(Ok(address))` (in a linked

@@ -407,3 +407,45 @@ int g(void) { return f(); }"#,
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// The mark of `kmod/livepatch/post_link.rs`: a zero in its own section.
+const MARKED: &str = r#"__attribute__((used, section(".klp_rs.post_linked"))) static const char mark = 0;
+int g(void) { return 1; }"#;
+
+fn mark_of(data: &[u8]) -> Vec<u8> {
+    let elf = Elf::parse(data).unwrap();
+    let index = (0..elf.sections.len())
+        .find(|&i| elf.section_name(i).unwrap() == klp_convert::POST_LINKED_SECTION)
+        .expect("the mark's section");
+    elf.section_data(index).unwrap().to_vec()
+}
+
+#[test]
+fn the_post_link_mark_is_set_even_with_nothing_to_convert() {
+    let dir = scratch("mark");
+    let obj = compile(&dir, "gcc", &["-fno-pic"], "patch", MARKED).unwrap();
+    let input = std::fs::read(&obj).unwrap();
+    assert_eq!(mark_of(&input), [0]);
+    let mut targets = targets(&dir);
+    let (out, summary) = klp_convert::convert(&input, &mut targets)
+        .unwrap()
+        .expect("a mark to set");
+    assert_eq!(summary, klp_convert::Summary::default());
+    assert_eq!(mark_of(&out), [1]);
+    // Only the mark changed.
+    let changed = input.iter().zip(&out).filter(|(a, b)| a != b).count();
+    assert_eq!((changed, input.len()), (1, out.len()));
+    assert!(klp_convert::convert(&out, &mut targets).unwrap().is_none());
+}
+
+#[test]
+fn the_post_link_mark_is_set_with_the_conversion() {
+    let dir = scratch("mark-convert");
+    let source = format!("{MARKED}\n{PATCH}");
+    let obj = compile(&dir, "gcc", &["-fno-pic"], "patch", &source).unwrap();
+    let mut targets = targets(&dir);
+    let (out, _) = klp_convert::convert(&std::fs::read(&obj).unwrap(), &mut targets)
+        .unwrap()
+        .expect("something to convert");
+    assert_eq!(mark_of(&out), [1]);
+}

@@ -27,6 +27,15 @@ pub(crate) struct TypeDesc {
     pub(crate) members: Vec<MemberDesc>,
 }
 
+/// An inlined copy of a function inside another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Inlined {
+    /// The inlined function's name.
+    pub(crate) name: String,
+    /// The addresses of its code.
+    pub(crate) ranges: Vec<(u64, u64)>,
+}
+
 const MAX_DEPTH: u32 = 24;
 
 /// One unit, opened for random access.
@@ -442,6 +451,79 @@ impl<'d, 'a> UnitView<'d, 'a> {
         }
         out.sort();
         out.dedup();
+        Ok(out)
+    }
+
+    /// The inlined copies of other functions in the function at `off`
+    /// (nested ones included), each with the address ranges of its code.
+    pub(crate) fn inlined(&self, off: usize) -> Result<Vec<Inlined>> {
+        let mut out = Vec::new();
+        let mut todo = vec![(off, 0u32)];
+        let mut seen = 0usize;
+        while let Some((at, depth)) = todo.pop() {
+            seen += 1;
+            if depth > MAX_DEPTH || seen > 100_000 {
+                break;
+            }
+            for c in self.children(at)? {
+                let e = self.entry(c)?;
+                match e.tag() {
+                    dw::DW_TAG_inlined_subroutine => {
+                        if let Some(name) = self.origin_name(&e, 0)? {
+                            out.push(Inlined {
+                                name,
+                                ranges: self.ranges(&e, c)?,
+                            });
+                        }
+                        if e.has_children() {
+                            todo.push((c, depth + 1));
+                        }
+                    }
+                    dw::DW_TAG_lexical_block if e.has_children() => todo.push((c, depth + 1)),
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The name of the function an inlined copy or a concrete instance
+    /// stands for, through its abstract origin or specification.
+    fn origin_name(
+        &self,
+        e: &gimli::DebuggingInformationEntry<R<'a>>,
+        depth: u32,
+    ) -> Result<Option<String>> {
+        if let Some(n) = self.name(e) {
+            return Ok(Some(n));
+        }
+        if depth > 4 {
+            return Ok(None);
+        }
+        let origin = [dw::DW_AT_abstract_origin, dw::DW_AT_specification]
+            .into_iter()
+            .find_map(|a| e.attr_value(a))
+            .and_then(|v| unit_ref(&self.unit.header, v));
+        match origin {
+            Some(o) => self.origin_name(&self.entry(o)?, depth + 1),
+            None => Ok(None),
+        }
+    }
+
+    /// The address ranges of the entry `e` at `off`.
+    fn ranges(
+        &self,
+        e: &gimli::DebuggingInformationEntry<R<'a>>,
+        off: usize,
+    ) -> Result<Vec<(u64, u64)>> {
+        let err = |x| self.d.err(".debug_rnglists", self.base + off as u64, x);
+        let mut it = self.unit.unit_ref(&self.d.dwarf).die_ranges(e).map_err(err)?;
+        let mut out = Vec::new();
+        while let Some(r) = it.next().map_err(err)? {
+            if r.end > r.begin {
+                out.push((r.begin, r.end));
+            }
+        }
         Ok(out)
     }
 

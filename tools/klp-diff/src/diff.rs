@@ -15,7 +15,7 @@ use crate::{
         ChangedData, ChangedFunction, ChangedType, FunctionRef, InlineCaller, Report, Unpatchable,
     },
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How to run a comparison.
 #[derive(Clone, Debug)]
@@ -215,14 +215,23 @@ impl<'b, 'a> Analysed<'b, 'a> {
         self.sum.func_for(s.addr, s.size)
     }
 
-    /// The second look at a changed function: its signature and the types
-    /// it uses.
-    fn look(&self, item: &Item<'b>) -> Result<Option<(String, Vec<String>)>> {
+    /// The second look at a changed function: its signature, the types it
+    /// uses, and its inlined copies of other functions (by name, the
+    /// address ranges of each copy, in DWARF order).
+    fn look(&self, item: &Item<'b>) -> Result<Option<Look>> {
         let Some(f) = self.func_die(item) else {
             return Ok(None);
         };
         let view = UnitView::open(self.dwarf, f.unit)?;
-        Ok(Some((view.signature(f.die)?, view.used_types(f.die)?)))
+        let mut inlined: BTreeMap<String, Vec<Vec<(u64, u64)>>> = BTreeMap::new();
+        for copy in view.inlined(f.die)? {
+            inlined.entry(copy.name).or_default().push(copy.ranges);
+        }
+        Ok(Some(Look {
+            signature: view.signature(f.die)?,
+            types: view.used_types(f.die)?,
+            inlined,
+        }))
     }
 
     fn code_side(&self, item: &Item<'b>) -> CodeSide<'_, '_> {
@@ -231,6 +240,55 @@ impl<'b, 'a> Analysed<'b, 'a> {
             sym: &self.bin.syms[item.sym as usize],
         }
     }
+}
+
+/// Inlined copies of functions, by the inlined function's name: the
+/// address ranges of each copy.
+type Copies = BTreeMap<String, Vec<Vec<(u64, u64)>>>;
+
+/// What the second look finds in one function.
+struct Look {
+    signature: String,
+    types: Vec<String>,
+    inlined: Copies,
+}
+
+/// The names of the inlined functions whose copies differ between `old`
+/// and `new` (in number, or in code, compared range by range as functions
+/// are), sorted.
+fn changed_inlines(ob: &Binary<'_>, old: &Copies, nb: &Binary<'_>, new: &Copies) -> Vec<String> {
+    let piece = |bin: &Binary<'_>, (start, end): (u64, u64)| Sym {
+        name: b"",
+        addr: start,
+        size: end - start,
+        kind: SymKind::Func,
+        local: true,
+        section: bin.section_at(start),
+        file: None,
+    };
+    let same_copy = |a: &Vec<(u64, u64)>, b: &Vec<(u64, u64)>| {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(&ra, &rb)| {
+                let (sa, sb) = (piece(ob, ra), piece(nb, rb));
+                let verdict = compare(
+                    CodeSide { bin: ob, sym: &sa },
+                    CodeSide { bin: nb, sym: &sb },
+                    None,
+                );
+                verdict != Outcome::Changed
+            })
+    };
+    let none = Vec::new();
+    old.keys()
+        .chain(new.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|name| {
+            let (a, b) = (old.get(*name).unwrap_or(&none), new.get(*name).unwrap_or(&none));
+            a.len() != b.len() || a.iter().zip(b).any(|(x, y)| !same_copy(x, y))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Compares `old` with `new`.
@@ -319,12 +377,20 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
         let old_sym = &o.bin.syms[a.sym as usize];
         let func = o.func_ref(a);
         let signature = match (&old_look, &new_look) {
-            (Some((so, _)), Some((sn, _))) if so != sn => Some((so.clone(), sn.clone())),
+            (Some(so), Some(sn)) if so.signature != sn.signature => {
+                Some((so.signature.clone(), sn.signature.clone()))
+            }
             _ => None,
+        };
+        // Inlined functions whose copies' code differs, by DWARF's inline
+        // ranges: where a change in the function's code comes from.
+        let changed_inlines = match (&old_look, &new_look) {
+            (Some(so), Some(sn)) => changed_inlines(o.bin, &so.inlined, n.bin, &sn.inlined),
+            _ => Vec::new(),
         };
         let mut uses: BTreeSet<String> = BTreeSet::new();
         for look in [&old_look, &new_look].into_iter().flatten() {
-            for t in &look.1 {
+            for t in &look.types {
                 if changed_type_names.contains(t.as_str()) {
                     uses.insert(t.clone());
                 }
@@ -381,6 +447,7 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
             new_size: n.bin.syms[b.sym as usize].size,
             signature,
             uses_changed_types: uses.into_iter().collect(),
+            changed_inlines,
         });
     }
     if opts.describe {

@@ -25,6 +25,9 @@ pub struct ChangedFunction {
     pub signature: Option<(String, String)>,
     /// Changed types its parameters or variables use.
     pub uses_changed_types: Vec<String>,
+    /// Functions inlined into it whose inlined code differs (found by the
+    /// DWARF inline ranges of its copies), sorted.
+    pub changed_inlines: Vec<String>,
 }
 
 /// A function with an inlined copy of a changed function.
@@ -139,6 +142,13 @@ impl Report {
                     c.uses_changed_types.join(", ")
                 )?;
             }
+            if !c.changed_inlines.is_empty() {
+                writeln!(
+                    w,
+                    "    changed code inlined from: {}",
+                    c.changed_inlines.join(", ")
+                )?;
+            }
         }
         writeln!(
             w,
@@ -237,7 +247,9 @@ impl Report {
                 j.str(new)?;
             }
             j.key("uses_changed_types")?;
-            j.strs(&c.uses_changed_types)
+            j.strs(&c.uses_changed_types)?;
+            j.key("changed_inlines")?;
+            j.strs(&c.changed_inlines)
         })?;
         j.key("line_only_functions")?;
         j.list(&self.line_only_functions, Json::func)?;

@@ -104,33 +104,48 @@ pub fn render(
             let r = replacements.iter().find(|r| &r.entry_point == entry);
             let pos = r.map_or(0, |r| r.sympos);
             // Its own source changed, or the change is in code inlined
-            // into it: name where, from the source and from the diff.
-            let inlines_changed: Vec<&str> = in_source
-                .iter()
-                .copied()
-                .filter(|f| *f != crate::stem(old).as_str() && !old.contains(f))
-                .collect();
-            let why = if in_source.iter().any(|f| old == f || crate::stem(old) == *f) {
-                "its own source changed".to_string()
-            } else if let Some(Why::Inlines(f)) = u
+            // into it: where, from the DWARF inline ranges of the copies
+            // whose code differs, and from the source.
+            let own = in_source.iter().any(|f| old == f || crate::stem(old) == *f);
+            let from: Vec<String> = u
                 .report
-                .replacements
+                .changed_functions
                 .iter()
-                .find(|x| &x.func.name == old)
-                .map(|x| &x.why)
-            {
-                format!("it has an inlined copy of `{f}`, whose code changed")
-            } else if !inlines_changed.is_empty() {
-                format!(
-                    "its code changed, its own source did not: the change is in code inlined into it from {}",
-                    inlines_changed
-                        .iter()
-                        .map(|f| format!("`{f}()`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else {
-                "its code changed".to_string()
+                .find(|c| &c.func.name == old)
+                .map(|c| c.changed_inlines.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .map(|f| {
+                    let fixed = if in_source.contains(&f.as_str()) {
+                        ", whose source the fix changes"
+                    } else {
+                        ""
+                    };
+                    format!("`{f}()`{fixed}")
+                })
+                .collect();
+            let why = match (own, from.is_empty()) {
+                (true, true) => "its own source changed".to_string(),
+                (true, false) => format!(
+                    "its own source changed, and its code inlined from {}",
+                    from.join(", ")
+                ),
+                (false, false) => format!(
+                    "the change is in its code inlined from {} (DWARF inline ranges)",
+                    from.join(", ")
+                ),
+                (false, true) => match u
+                    .report
+                    .replacements
+                    .iter()
+                    .find(|x| &x.func.name == old)
+                    .map(|x| &x.why)
+                {
+                    Some(Why::Inlines(f)) => {
+                        format!("it has an inlined copy of `{f}`, whose code changed")
+                    }
+                    _ => "its code changed".to_string(),
+                },
             };
             let inlined: Vec<&str> = u
                 .report

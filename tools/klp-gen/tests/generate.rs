@@ -125,9 +125,9 @@ const UNITS: &[(&str, &str)] = &[
     ("lib/bar.o", "lib/bar.c"),
 ];
 
-/// The kernel's code generation flags that matter here, and x86's ftrace
-/// (`__fentry__` calls recorded in `__mcount_loc`).
-const CFLAGS: &str = "-O2 -fno-PIE -mcmodel=kernel -fno-common -fno-stack-protector \
+/// The kernel's code generation flags that matter here, its DWARF, and
+/// x86's ftrace (`__fentry__` calls recorded in `__mcount_loc`).
+const CFLAGS: &str = "-O2 -g -fno-PIE -mcmodel=kernel -fno-common -fno-stack-protector \
                       -ffreestanding -nostdinc -fno-asynchronous-unwind-tables \
                       -pg -mrecord-mcount -mfentry";
 
@@ -657,5 +657,38 @@ fn a_hunk_applied_at_an_offset_moves_no_line_after_it() {
     assert_eq!(
         replacements(&g),
         ["\"foo_compute\" => extern klp_rs_new_foo_compute,"]
+    );
+}
+
+/// `kernel/foo.c` with a `static inline` helper, which the compiler inlines
+/// into its one caller and emits no copy of its own.
+fn with_inline_helper() -> String {
+    format!(
+        "{FOO_C}\nstatic inline int foo_scale(int x)\n{{\n    return x * 2;\n}}\n\n\
+         int foo_scaled(int x)\n{{\n    return foo_scale(x) + foo_limit;\n}}\n"
+    )
+}
+
+#[test]
+fn a_change_in_an_inlined_helper_is_named_from_dwarf() {
+    let foo_c = with_inline_helper();
+    let Some(fx) = Fixture::with_foo("inline", &foo_c) else {
+        return;
+    };
+    let fixed = edit(&foo_c, "return x * 2;", "return x * 3;");
+    let (result, _) = fx.generate(&unified("kernel/foo.c", &foo_c, &fixed));
+    let g = result.unwrap_or_else(|e| panic!("{e}"));
+    // The helper has no code of its own: its caller is replaced.
+    assert_eq!(
+        replacements(&g),
+        ["\"foo_scaled\" => extern klp_rs_new_foo_scaled,"]
+    );
+    assert!(
+        g.report.contains(
+            "foo_scaled sympos 0: the change is in its code inlined from `foo_scale()`, \
+             whose source the fix changes (DWARF inline ranges)"
+        ),
+        "{}",
+        g.report
     );
 }

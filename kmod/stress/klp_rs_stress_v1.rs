@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Version 1 of the `stress` suite's cumulative series: both functions of
+//! `klp_rs_stress_target` return 1, the nap after its sleep.
+
+#[path = "../livepatch/mod.rs"]
+pub mod livepatch;
+
+use kernel::{
+    ffi::{c_int, c_uint},
+    time::{delay::fsleep, Delta}, //
+};
+
+livepatch::patch! {
+    name: "klp_rs_stress_v1",
+    authors: ["klp-rs developers"],
+    description: "Stress series, version 1",
+    replace: true,
+    metadata: {
+        version: 1,
+    },
+    module "klp_rs_stress_target" {
+        klp_rs_stress_value => fn value_v1() -> c_int {
+            1
+        }
+        klp_rs_stress_nap => fn nap_v1(ms: c_uint) -> c_int {
+            fsleep(Delta::from_millis(ms.into()));
+            1
+        }
+    }
+}
