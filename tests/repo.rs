@@ -254,6 +254,92 @@ fn ci_runs_the_test_command_of_the_readme() {
     );
 }
 
+/// Every fuzz target of `tools/fuzz/` has its body in `bodies/`, a
+/// checked-in corpus that a crate's `tests/fuzz_corpus.rs` replays, and is
+/// run by `cargo xtask test` and `cargo xtask bench fuzz`.
+#[test]
+fn every_fuzz_target_has_a_body_and_a_replayed_corpus() {
+    let fuzz = repo_root().join("tools/fuzz");
+    let targets: Vec<String> = fs::read_dir(fuzz.join("fuzz_targets"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| Some(p.file_name()?.to_str()?.strip_suffix(".rs")?.to_string()))
+        .collect();
+    let mut listed: Vec<&str> = xtask::fuzz::TARGETS.to_vec();
+    listed.sort();
+    let mut found: Vec<&str> = targets.iter().map(String::as_str).collect();
+    found.sort();
+    assert_eq!(
+        found, listed,
+        "xtask's fuzz::TARGETS must list tools/fuzz/fuzz_targets/"
+    );
+    let manifest = read(&fuzz.join("Cargo.toml"));
+    let replays: Vec<String> = fs::read_dir(repo_root().join("tools"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("tests/fuzz_corpus.rs"))
+        .filter(|p| p.is_file())
+        .map(|p| read(&p))
+        .collect();
+    for t in &targets {
+        assert!(
+            manifest.contains(&format!("path = \"fuzz_targets/{t}.rs\"")),
+            "tools/fuzz/Cargo.toml has no `[[bin]]` for `{t}`"
+        );
+        assert!(
+            fuzz.join("bodies").join(format!("{t}.rs")).is_file(),
+            "the fuzz target `{t}` has no tools/fuzz/bodies/{t}.rs"
+        );
+        assert!(
+            replays
+                .iter()
+                .any(|r| r.contains(&format!("replay::corpus(\"{t}\""))),
+            "no tools/*/tests/fuzz_corpus.rs replays the corpus of `{t}`"
+        );
+    }
+}
+
+/// The `(name, version)` of each package of a `Cargo.lock`.
+fn locked(path: &Path) -> Vec<(String, String)> {
+    let text = read(path);
+    text.split("[[package]]")
+        .skip(1)
+        .filter_map(|block| {
+            let field = |key: &str| {
+                block.lines().find_map(|l| {
+                    Some(
+                        l.strip_prefix(key)?
+                            .strip_prefix(" = ")?
+                            .trim_matches('"')
+                            .to_string(),
+                    )
+                })
+            };
+            Some((field("name")?, field("version")?))
+        })
+        .collect()
+}
+
+/// The fuzz project's own `Cargo.lock` builds the workspace's crates with
+/// the dependencies `cargo test` builds them with.
+#[test]
+fn the_fuzz_lock_file_agrees_with_the_workspace() {
+    let workspace = locked(&repo_root().join("Cargo.lock"));
+    let fuzz = locked(&repo_root().join("tools/fuzz/Cargo.lock"));
+    assert!(fuzz.iter().any(|(n, _)| n == "libfuzzer-sys"));
+    let differ: Vec<String> = fuzz
+        .iter()
+        .filter(|(name, _)| workspace.iter().any(|(n, _)| n == name))
+        .filter(|p| !workspace.contains(p))
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "tools/fuzz/Cargo.lock has other versions than Cargo.lock of {differ:?}; \
+         copy Cargo.lock over it, then run \
+         `cargo metadata --manifest-path tools/fuzz/Cargo.toml >/dev/null` to trim it"
+    );
+}
+
 #[test]
 fn kselftest_runner_reports_passes_skips_failures_and_missing_modules() {
     // The guest's runner of the kernel's selftests, over stand-in scripts and

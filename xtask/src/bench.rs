@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: how `cargo xtask diff` does on a real pair of
-//! kernels next to the tools people use today, and a bounded fuzzing run of
-//! its parser.
+//! kernels next to the tools people use today, and bounded fuzzing runs of
+//! the readers of untrusted files.
 //!
 //! - `bench diff [OLD NEW]`: wall time and peak memory of `cargo xtask diff`
 //!   and, in the same run on the same pair, of `ddbug --diff` (crates.io),
@@ -9,10 +9,11 @@
 //!   two successive Debian kernel debug images (`linux-image-*-amd64-dbg`
 //!   from trixie-backports, through the project's apt configuration),
 //!   downloaded into the cache once.
-//! - `bench fuzz`: the `cargo fuzz` target of `tools/klp-diff/fuzz/` for a
-//!   bounded time, seeded with the test fixtures.
+//! - `bench fuzz`: the `cargo fuzz` targets of `tools/fuzz/` (klp-diff's
+//!   parser, klp-convert's input, klp's `.modinfo` reader), each for a
+//!   bounded time, from their checked-in corpora (see `fuzz.rs`).
 
-use crate::{cache::Cache, repo_root, run, setup::AptConfig, Failed};
+use crate::{cache::Cache, fuzz, run, setup::AptConfig, Failed};
 use anyhow::{bail, Context, Result};
 use std::{
     fs::File,
@@ -23,8 +24,6 @@ use std::{
 
 /// The ddbug release measured.
 const DDBUG_VERSION: &str = "0.6.1";
-/// The cargo-fuzz release that runs the fuzz target.
-const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// `cargo xtask bench`.
 #[derive(clap::Args, Debug)]
@@ -37,7 +36,7 @@ pub struct BenchCmd {
 enum What {
     /// Time `cargo xtask diff` next to ddbug, pahole and abidiff on one pair.
     Diff(DiffBench),
-    /// Fuzz the parsing entry point of klp-diff for a bounded time.
+    /// Fuzz klp-diff, klp-convert and klp's readers for a bounded time.
     Fuzz(FuzzBench),
     /// `cargo xtask generate` next to upstream's klp-build on the corpus.
     Generate(crate::bench_generate::GenerateBench),
@@ -61,7 +60,10 @@ struct DiffBench {
 
 #[derive(clap::Args, Debug)]
 struct FuzzBench {
-    /// How long to fuzz, in seconds.
+    /// Only this target (default: every one).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(fuzz::TARGETS))]
+    target: Option<String>,
+    /// How long to fuzz each target, in seconds.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
 }
@@ -398,92 +400,10 @@ fn find_vmlinux(dir: &Path) -> Option<PathBuf> {
 
 impl FuzzBench {
     fn run(self, cache: &Cache) -> Result<()> {
-        let toolchains = run::output(Command::new("rustup").args(["toolchain", "list"]))?;
-        if !toolchains.lines().any(|l| l.starts_with("nightly")) {
-            bail!("cargo fuzz needs a nightly toolchain: rustup toolchain install nightly");
-        }
-        let root = bench_dir(cache).join("cargo-fuzz");
-        if !root.join("bin/cargo-fuzz").is_file() {
-            let mut cmd = Command::new("cargo");
-            cmd.args(["install", "--locked", "--root"])
-                .arg(&root)
-                .args(["cargo-fuzz", "--version", CARGO_FUZZ_VERSION]);
-            run::logged(
-                &format!("building cargo-fuzz {CARGO_FUZZ_VERSION}"),
-                &mut cmd,
-                &cache.logs().join("cargo-fuzz-install.log"),
-            )?;
-        }
-        let corpus = bench_dir(cache).join("fuzz-corpus");
-        seed_corpus(&corpus)?;
-        let mut path = std::ffi::OsString::from(root.join("bin"));
-        if let Some(old) = std::env::var_os("PATH") {
-            path.push(":");
-            path.push(old);
-        }
-        let fuzz_dir = repo_root().join("tools/klp-diff/fuzz");
-        let artifacts = bench_dir(cache).join("fuzz-artifacts");
-        std::fs::create_dir_all(&artifacts)?;
-        let mut cmd = Command::new("cargo");
-        cmd.current_dir(&fuzz_dir)
-            .env("PATH", path)
-            .env("CARGO_TARGET_DIR", bench_dir(cache).join("fuzz-target"))
-            .args(["+nightly", "fuzz", "run", "parse", "--fuzz-dir"])
-            .arg(&fuzz_dir)
-            .arg("--")
-            .arg(format!("-max_total_time={}", self.seconds))
-            .arg("-rss_limit_mb=4096")
-            .arg(format!("-artifact_prefix={}/", artifacts.display()))
-            .arg(&corpus);
-        let log = cache.logs().join("fuzz.log");
-        if let Err(e) = run::logged(
-            &format!("fuzzing klp-diff's parser for {} s", self.seconds),
-            &mut cmd,
-            &log,
-        ) {
-            return Err(Failed(format!(
-                "{e:#}\nthe input that failed is in {}",
-                artifacts.display()
-            ))
-            .into());
-        }
-        println!(
-            "fuzzed for {} s: no crash (corpus: {}, log: {})",
-            self.seconds,
-            corpus.display(),
-            log.display()
-        );
-        Ok(())
-    }
-}
-
-/// Compiles the test fixtures (old sides, x86_64 kernel flags) into
-/// `corpus`, unless it has inputs already.
-fn seed_corpus(corpus: &Path) -> Result<()> {
-    std::fs::create_dir_all(corpus)?;
-    if std::fs::read_dir(corpus)?.next().is_some() {
-        return Ok(());
-    }
-    let fixtures = repo_root().join("tools/klp-diff/tests/fixtures");
-    for entry in std::fs::read_dir(&fixtures)? {
-        let old = entry?.path().join("old");
-        let Ok(files) = std::fs::read_dir(&old) else {
-            continue;
+        let targets = match &self.target {
+            Some(t) => vec![t.as_str()],
+            None => fuzz::TARGETS.to_vec(),
         };
-        for file in files {
-            let source = file?.path();
-            let name = source
-                .file_stem()
-                .and_then(|n| n.to_str())
-                .unwrap_or("seed");
-            run::output(
-                Command::new("gcc")
-                    .args(["-c", "-g", "-O2", "-ffunction-sections", "-pg", "-mfentry"])
-                    .arg("-o")
-                    .arg(corpus.join(format!("{name}.o")))
-                    .arg(&source),
-            )?;
-        }
+        fuzz::run(cache, &targets, self.seconds)
     }
-    Ok(())
 }

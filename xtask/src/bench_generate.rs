@@ -74,7 +74,7 @@ impl GenerateBench {
         }
 
         restore_original(cache, &tc, &tree)?;
-        let kernel = generate::own_kernel(&tree)?;
+        let kernel = kernel::Kernel::of_tree(&tree)?;
         let mut ours = Vec::new();
         let mut targets = Vec::new();
         for case in &cases {

@@ -47,6 +47,17 @@ impl Cache {
         self.root.join("bindgen")
     }
 
+    /// `cargo install --root` of cargo-fuzz.
+    pub fn cargo_fuzz(&self) -> PathBuf {
+        self.root.join("cargo-fuzz")
+    }
+
+    /// The fuzz targets' build, the corpus libFuzzer grows from the
+    /// repository's, and the inputs it found a failure with.
+    pub fn fuzz(&self) -> PathBuf {
+        self.root.join("fuzz")
+    }
+
     /// The unpacked libclang wheel.
     pub fn libclang(&self) -> PathBuf {
         self.root.join("libclang")

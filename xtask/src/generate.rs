@@ -61,7 +61,7 @@ impl GenerateCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
         let tc = setup::ensure(cache, false)?;
         let kernels = match &self.kdir {
-            Some(dir) => vec![own_kernel(dir)?],
+            Some(dir) => vec![kernel::Kernel::of_tree(dir)?],
             None => {
                 let arches: Vec<Arch> = if self.arch == "all" {
                     Arch::ALL.to_vec()
@@ -254,37 +254,6 @@ pub fn generate(
 pub struct Output {
     pub ko: PathBuf,
     pub modules: Vec<(String, PathBuf)>,
-}
-
-/// A user's kernel build: its arch from its `.config`.
-pub fn own_kernel(dir: &Path) -> Result<kernel::Kernel> {
-    let config = std::fs::read_to_string(dir.join(".config")).with_context(|| {
-        format!(
-            "`{}` has no `.config`: name a built kernel tree",
-            dir.display()
-        )
-    })?;
-    let has = |o: &str| config.lines().any(|l| l == format!("{o}=y"));
-    let arch = if has("CONFIG_X86_64") {
-        Arch::X86_64
-    } else if has("CONFIG_ARM64") {
-        Arch::Aarch64
-    } else if has("CONFIG_PPC64") && has("CONFIG_CPU_LITTLE_ENDIAN") {
-        Arch::Ppc64le
-    } else if has("CONFIG_S390") {
-        Arch::S390x
-    } else {
-        bail!(
-            "the kernel in `{}` is of no arch klp-rs supports (x86_64, aarch64, ppc64le, s390x)",
-            dir.display()
-        );
-    };
-    let dir = std::fs::canonicalize(dir)?;
-    Ok(kernel::Kernel {
-        arch,
-        image: dir.join(arch.image()),
-        dir,
-    })
 }
 
 /// `klp_` and the patch's file stem, as a module name.

@@ -37,6 +37,51 @@ impl Kernel {
         ))
     }
 
+    /// A kernel someone built (an `O=` directory or a tree built in
+    /// place): its arch from its `.config`, which must enable what a Rust
+    /// live patch needs.
+    pub fn of_tree(dir: &Path) -> Result<Self> {
+        let config = std::fs::read_to_string(dir.join(".config")).with_context(|| {
+            format!(
+                "`{}` has no `.config`: name a configured and built kernel tree",
+                dir.display()
+            )
+        })?;
+        let has = |o: &str| config.lines().any(|l| l == format!("{o}=y"));
+        for (option, why) in [
+            ("CONFIG_LIVEPATCH", "live patches"),
+            ("CONFIG_RUST", "Rust modules"),
+        ] {
+            if !has(option) {
+                bail!(
+                    "the kernel in `{}` is built without `{option}=y`, which {why} need: \
+                     enable it and rebuild the kernel",
+                    dir.display()
+                );
+            }
+        }
+        let arch = if has("CONFIG_X86_64") {
+            Arch::X86_64
+        } else if has("CONFIG_ARM64") {
+            Arch::Aarch64
+        } else if has("CONFIG_PPC64") && has("CONFIG_CPU_LITTLE_ENDIAN") {
+            Arch::Ppc64le
+        } else if has("CONFIG_S390") {
+            Arch::S390x
+        } else {
+            bail!(
+                "the kernel in `{}` is of no arch klp-rs supports (x86_64, aarch64, ppc64le, s390x)",
+                dir.display()
+            );
+        };
+        let dir = std::fs::canonicalize(dir)?;
+        Ok(Self {
+            arch,
+            image: dir.join(arch.image()),
+            dir,
+        })
+    }
+
     /// The release the build gives itself (`uname -r` in the guest).
     pub fn release(&self) -> Result<String> {
         let path = self.dir.join("include/config/kernel.release");

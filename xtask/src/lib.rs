@@ -10,6 +10,7 @@ pub mod corpus;
 pub mod demo;
 pub mod diff;
 pub mod fix;
+pub mod fuzz;
 pub mod generate;
 pub mod guest_tools;
 pub mod initramfs;

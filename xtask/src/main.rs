@@ -41,7 +41,7 @@ enum Task {
     Fix(fix::FixCmd),
     /// A live patch module generated from a source fix (unified diffs).
     Generate(generate::GenerateCmd),
-    /// Measure `diff` against its peers on real kernels; fuzz its parser.
+    /// Measure `diff` against its peers on real kernels; fuzz the readers.
     Bench(bench::BenchCmd),
 }
 

@@ -16,9 +16,17 @@ use std::{
 /// `cargo xtask build`.
 #[derive(clap::Args, Debug)]
 pub struct BuildCmd {
+    /// A directory of patch modules (its `Kbuild` lists them; each Rust
+    /// patch includes `kmod/livepatch`), inside or outside the repository
+    /// (default: every module under `kmod/`).
+    dir: Option<PathBuf>,
     /// Guest architecture.
     #[arg(long, default_value = "x86_64")]
     arch: Arch,
+    /// A kernel build of your own (its `O=` directory or tree) instead of
+    /// the cached one; its arch is read from its `.config`.
+    #[arg(long, value_name = "DIR", conflicts_with = "arch")]
+    kdir: Option<PathBuf>,
     /// Sign with this private key (PEM) instead of the kernel build's own
     /// `certs/signing_key.pem`.
     #[arg(long, value_name = "KEY.pem", requires = "sign_cert")]
@@ -35,9 +43,38 @@ impl BuildCmd {
             _ => None,
         };
         let tc = setup::ensure(cache, false)?;
-        let kernel = kernel::build(cache, &tc, self.arch)?;
-        let dir = repo_root();
-        for ko in build_in(cache, &tc, &kernel, Lint::No, &dir, "modules", key.as_ref())? {
+        let kernel = match &self.kdir {
+            Some(dir) => kernel::Kernel::of_tree(dir)?,
+            None => kernel::build(cache, &tc, self.arch)?,
+        };
+        let (dir, what) = match &self.dir {
+            None => (repo_root(), "modules".to_string()),
+            Some(d) => {
+                let dir = std::fs::canonicalize(d)
+                    .with_context(|| format!("no directory `{}`", d.display()))?;
+                if !dir.join("Kbuild").is_file() && !dir.join("Makefile").is_file() {
+                    bail!(
+                        "`{}` has no `Kbuild`: write one listing the modules \
+                         (`obj-m += my_patch.o`), then `include <klp-rs>/kmod/livepatch/livepatch.mk` \
+                         (see `kmod/samples/Kbuild`)",
+                        dir.display()
+                    );
+                }
+                let name = dir
+                    .file_name()
+                    .map_or("dir".into(), |n| n.to_string_lossy().into_owned());
+                (
+                    dir.clone(),
+                    format!(
+                        "dir-{name}-{:016x}",
+                        crate::kernel::fnv1a(dir.as_os_str().as_encoded_bytes())
+                    ),
+                )
+            }
+        };
+        // Clippy with warnings denied first, as `cargo xtask test` lints kmod/.
+        build_in(cache, &tc, &kernel, Lint::DenyWarnings, &dir, &what, None)?;
+        for ko in build_in(cache, &tc, &kernel, Lint::No, &dir, &what, key.as_ref())? {
             println!("{}", ko.display());
         }
         Ok(())
@@ -119,9 +156,16 @@ pub fn unconverted(
     let dir = repo_root().join("kmod/relocations");
     let kos = make(tc, kernel, Lint::No, &dir, "unconverted", None, cache)?;
     let Some(ko) = kos.iter().find(|k| k.ends_with("klp_rs_reloc_vmlinux.ko")) else {
-        bail!("the build of `{}` made no `klp_rs_reloc_vmlinux.ko`", dir.display());
+        bail!(
+            "the build of `{}` made no `klp_rs_reloc_vmlinux.ko`",
+            dir.display()
+        );
     };
-    signing::sign_all(kernel, &SigningKey::of_build(kernel)?, std::slice::from_ref(ko))?;
+    signing::sign_all(
+        kernel,
+        &SigningKey::of_build(kernel)?,
+        std::slice::from_ref(ko),
+    )?;
     Ok(crate::initramfs::File {
         path: UNCONVERTED.into(),
         executable: false,

@@ -15,6 +15,8 @@ use std::{
 pub const RUST_VERSION: &str = "1.96.1";
 const RUST_COMPONENTS: &[&str] = &["rust-src", "rustfmt", "clippy"];
 const BINDGEN_VERSION: &str = "0.72.1";
+/// The cargo-fuzz release that builds and runs the fuzz targets.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// PyPI's `libclang` wheel carries a self-contained `libclang.so` (the
 /// kernel needs >= 17; Debian 12 ships 14).
 const LIBCLANG_VERSION: &str = "18.1.1";
@@ -62,7 +64,8 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "dwarves",
     "abigail-tools",
     "time",
-    // libFuzzer, for `cargo xtask bench fuzz`.
+    // libFuzzer, built by the fuzz targets (`cargo xtask bench fuzz`, and
+    // a bounded run in `cargo xtask test`).
     "g++",
     // `cargo xtask bench generate` runs upstream's klp-build: objtool's klp
     // subcommands need xxhash, the script needs `recountdiff`.
@@ -126,6 +129,7 @@ impl Setup {
         println!("setup complete; cache: {}", cache.root().display());
         println!("  rust:    {}", tc.rust_bin.display());
         println!("  bindgen: {}", tc.bindgen_bin.display());
+        println!("  cargo-fuzz: {}", cache.cargo_fuzz().join("bin").display());
         println!("  libclang: {}", tc.libclang_dir.display());
         println!(
             "  kernel source {}: {}",
@@ -142,6 +146,7 @@ pub fn ensure(cache: &Cache, refresh: bool) -> Result<Toolchain> {
     debian_packages(cache)?;
     let rust_bin = rust_toolchain()?;
     let bindgen_bin = bindgen(cache)?;
+    cargo_fuzz(cache)?;
     let libclang_dir = libclang(cache)?;
     let (source_version, source) = kernel_source(cache, refresh)?;
     let source_released = std::fs::read_to_string(source.join(RELEASED_FILE))
@@ -320,6 +325,27 @@ fn bindgen(cache: &Cache) -> Result<PathBuf> {
             &format!("building bindgen-cli {BINDGEN_VERSION} (about 3 minutes)"),
             &mut cmd,
             &cache.logs().join("bindgen-install.log"),
+        )?;
+    }
+    Ok(bin)
+}
+
+/// Installs cargo-fuzz into the cache, unless that version is there;
+/// returns its `bin`.
+pub fn cargo_fuzz(cache: &Cache) -> Result<PathBuf> {
+    let root = cache.cargo_fuzz();
+    let bin = root.join("bin");
+    let version =
+        run::output(Command::new(bin.join("cargo-fuzz")).arg("--version")).unwrap_or_default();
+    if version.trim() != format!("cargo-fuzz {CARGO_FUZZ_VERSION}") {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["install", "--locked", "--force", "--root"])
+            .arg(&root)
+            .args(["cargo-fuzz", "--version", CARGO_FUZZ_VERSION]);
+        run::logged(
+            &format!("building cargo-fuzz {CARGO_FUZZ_VERSION} (about a minute)"),
+            &mut cmd,
+            &cache.logs().join("cargo-fuzz-install.log"),
         )?;
     }
     Ok(bin)

@@ -101,9 +101,11 @@ kernel_callers() {
 	[ "$calls" -gt 0 ] && [ "$wrong" -eq 0 ]
 }
 
+all_exited() { [ "$(cat $exited 2>/dev/null | wc -l)" -eq $((cpus + 1)) ]; }
+
 user_callers() {
 	touch $stop
-	wait_for 30 test "$(cat $exited 2>/dev/null | wc -l)" -eq $((cpus + 1)) || return 1
+	wait_for 30 all_exited || return 1
 	[ ! -s $bad ] || { head -n 5 $bad; return 1; }
 }
 

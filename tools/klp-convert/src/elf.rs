@@ -3,8 +3,12 @@
 
 use crate::Error;
 
+/// `SHT_PROGBITS`.
+pub const SHT_PROGBITS: u32 = 1;
 /// `SHT_SYMTAB`.
 pub const SHT_SYMTAB: u32 = 2;
+/// `SHT_STRTAB`.
+pub const SHT_STRTAB: u32 = 3;
 /// `SHT_RELA`.
 pub const SHT_RELA: u32 = 4;
 /// `SHT_REL`.
@@ -85,7 +89,8 @@ impl<'a> Elf<'a> {
         let endian = header
             .endian()
             .map_err(|e| Error::Elf(format!("bad byte order: {e}")))?;
-        header
+        // Empty when `e_shoff` is 0, whatever `e_shnum` says.
+        let headers = header
             .section_headers(endian, data)
             .map_err(|e| Error::Elf(format!("bad section headers: {e}")))?;
         let big_endian = data[5] == 2;
@@ -103,6 +108,19 @@ impl<'a> Elf<'a> {
             return Err(Error::Elf(
                 "extended section numbering is not supported".into(),
             ));
+        }
+        if headers.len() != shnum {
+            return Err(Error::Elf(format!(
+                "{shnum} sections but no section header table (e_shoff {shoff})"
+            )));
+        }
+        // The rewrite appends a longer copy of it: were it the symbol
+        // table, the symbols would be rewritten in the copy left behind.
+        let shstrtab_kind = get_u32(data, shoff as usize + shstrndx * SHDR_SIZE + 4, big_endian);
+        if shstrtab_kind != SHT_STRTAB {
+            return Err(Error::Elf(format!(
+                "the section name table (section {shstrndx}) is of type {shstrtab_kind}, not `SHT_STRTAB`"
+            )));
         }
         let sections = (0..shnum)
             .map(|i| {
@@ -129,9 +147,37 @@ impl<'a> Elf<'a> {
             shstrndx,
             shoff,
         };
+        // The rewrite writes into sections in place (`RELA` entries,
+        // symbols, the post-link mark), so each must be a range of its own:
+        // in the file, and overlapping neither another section, nor the file
+        // header, nor the section header table.
+        let mut ranges = vec![
+            (0, 64, "the file header".to_string()),
+            (
+                shoff,
+                shoff + (shnum * SHDR_SIZE) as u64,
+                "the section header table".to_string(),
+            ),
+        ];
         for (i, s) in elf.sections.iter().enumerate() {
-            if s.kind != 8 && elf.section_data(i).is_none() {
+            if s.kind == 8 {
+                continue;
+            }
+            if elf.section_data(i).is_none() {
                 return Err(Error::Elf(format!("section {i} lies outside the file")));
+            }
+            if s.size != 0 {
+                ranges.push((s.offset, s.offset + s.size, format!("section {i}")));
+            }
+        }
+        ranges.sort();
+        let mut last = &ranges[0];
+        for r in &ranges[1..] {
+            if r.0 < last.1 {
+                return Err(Error::Elf(format!("{} and {} overlap", last.2, r.2)));
+            }
+            if r.1 > last.1 {
+                last = r;
             }
         }
         Ok(elf)
@@ -181,6 +227,12 @@ impl<'a> Elf<'a> {
             .ok_or_else(|| Error::Elf("no symbol table".into()))?;
         if found.next().is_some() {
             return Err(Error::Elf("more than one symbol table".into()));
+        }
+        let strtab = self.sections[index].link as usize;
+        if self.sections.get(strtab).map(|s| s.kind) != Some(SHT_STRTAB) {
+            return Err(Error::Elf(format!(
+                "the symbol table links to section {strtab}, not to a string table"
+            )));
         }
         let data = self.section_data(index).unwrap_or_default();
         let be = self.big_endian;
@@ -308,5 +360,109 @@ fn get_u64(b: &[u8], at: usize, be: bool) -> u64 {
         u64::from_be_bytes(v)
     } else {
         u64::from_le_bytes(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Elf, SHT_STRTAB, SHT_SYMTAB};
+
+    /// The header of a little-endian x86-64 relocatable object with
+    /// `shnum` sections, its section header table at `shoff` and the
+    /// section name table section 1, in `len` bytes.
+    fn header(shoff: u64, shnum: u16, len: usize) -> Vec<u8> {
+        let mut data = vec![0; len];
+        // Magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT.
+        data[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        data[16] = 1; // ET_REL
+        data[18] = 62; // EM_X86_64
+        data[20] = 1; // EV_CURRENT
+        data[40..48].copy_from_slice(&shoff.to_le_bytes());
+        data[52] = 64; // e_ehsize
+        data[58] = 64; // e_shentsize
+        data[60..62].copy_from_slice(&shnum.to_le_bytes());
+        data[62] = 1; // e_shstrndx
+        data
+    }
+
+    /// Sets section header `index` (the table being at 64): type `kind`,
+    /// at `offset`, `size` bytes, linked to section `link`.
+    fn section(data: &mut [u8], index: usize, kind: u32, (offset, size): (u64, u64), link: u32) {
+        let at = 64 + index * 64;
+        data[at + 4..at + 8].copy_from_slice(&kind.to_le_bytes());
+        data[at + 24..at + 32].copy_from_slice(&offset.to_le_bytes());
+        data[at + 32..at + 40].copy_from_slice(&size.to_le_bytes());
+        data[at + 40..at + 44].copy_from_slice(&link.to_le_bytes());
+    }
+
+    /// Parses an object with sections 1 (the name table) to 3 and a
+    /// table of symbols of its own; `Some` error.
+    fn error(sections: &[(u32, (u64, u64), u32)]) -> Option<String> {
+        let mut data = header(64, 4, 64 + 4 * 64 + 64);
+        for (i, &(kind, range, link)) in sections.iter().enumerate() {
+            section(&mut data, i + 1, kind, range, link);
+        }
+        match Elf::parse(&data) {
+            Ok(elf) => elf.symtab().err().map(|e| e.to_string()),
+            Err(e) => Some(e.to_string()),
+        }
+    }
+
+    const PROGBITS: u32 = 1;
+
+    #[test]
+    fn sections_that_overlap_are_an_error() {
+        let err = |a, b| error(&[(SHT_STRTAB, a, 0), (SHT_SYMTAB, b, 1)]);
+        assert_eq!(err((320, 8), (328, 24)), None);
+        // Empty sections may be anywhere.
+        assert_eq!(err((0, 0), (320, 24)), None);
+        assert_eq!(
+            err((320, 8), (324, 24)).as_deref(),
+            Some("section 1 and section 2 overlap")
+        );
+        assert_eq!(
+            err((320, 32), (328, 24)).as_deref(),
+            Some("section 1 and section 2 overlap")
+        );
+        // The post-link mark would be set over the header.
+        assert_eq!(
+            err((0, 8), (320, 24)).as_deref(),
+            Some("section 1 and the file header overlap")
+        );
+        assert_eq!(
+            err((300, 8), (320, 24)).as_deref(),
+            Some("the section header table and section 1 overlap")
+        );
+    }
+
+    #[test]
+    fn the_name_tables_must_be_string_tables() {
+        assert_eq!(
+            error(&[(SHT_SYMTAB, (320, 24), 2), (SHT_STRTAB, (344, 8), 0)]).as_deref(),
+            Some("the section name table (section 1) is of type 2, not `SHT_STRTAB`")
+        );
+        assert_eq!(
+            error(&[
+                (SHT_STRTAB, (320, 8), 0),
+                (SHT_SYMTAB, (328, 24), 3),
+                (PROGBITS, (352, 8), 0)
+            ])
+            .as_deref(),
+            Some("the symbol table links to section 3, not to a string table")
+        );
+        assert_eq!(
+            error(&[(SHT_STRTAB, (320, 8), 0), (SHT_SYMTAB, (328, 24), 2)]).as_deref(),
+            Some("the symbol table links to section 2, not to a string table")
+        );
+    }
+
+    #[test]
+    fn sections_without_a_section_header_table_are_an_error() {
+        // `object` reads an `e_shoff` of 0 as no sections at all.
+        let err = Elf::parse(&header(0, 12, 128)).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("12 sections but no section header table (e_shoff 0)")
+        );
     }
 }

@@ -335,6 +335,14 @@ fn unset_marks(elf: &Elf<'_>) -> Result<Vec<std::ops::Range<usize>>, Error> {
         if elf.section_name(index)? != POST_LINKED_SECTION {
             continue;
         }
+        // Data of its own: setting a table (of names, symbols, relocations)
+        // to ones would break the file.
+        let kind = elf.sections[index].kind;
+        if kind != elf::SHT_PROGBITS {
+            return Err(Error::Elf(format!(
+                "`{POST_LINKED_SECTION}` (section {index}) is of type {kind}, not `SHT_PROGBITS`"
+            )));
+        }
         let bytes = elf.section_data(index).unwrap_or_default();
         if bytes.contains(&0) {
             let start = elf.sections[index].offset as usize;

@@ -517,7 +517,11 @@ impl<'d, 'a> UnitView<'d, 'a> {
         off: usize,
     ) -> Result<Vec<(u64, u64)>> {
         let err = |x| self.d.err(".debug_rnglists", self.base + off as u64, x);
-        let mut it = self.unit.unit_ref(&self.d.dwarf).die_ranges(e).map_err(err)?;
+        let mut it = self
+            .unit
+            .unit_ref(&self.d.dwarf)
+            .die_ranges(e)
+            .map_err(err)?;
         let mut out = Vec::new();
         while let Some(r) = it.next().map_err(err)? {
             if r.end > r.begin {

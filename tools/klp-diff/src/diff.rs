@@ -284,7 +284,10 @@ fn changed_inlines(ob: &Binary<'_>, old: &Copies, nb: &Binary<'_>, new: &Copies)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .filter(|name| {
-            let (a, b) = (old.get(*name).unwrap_or(&none), new.get(*name).unwrap_or(&none));
+            let (a, b) = (
+                old.get(*name).unwrap_or(&none),
+                new.get(*name).unwrap_or(&none),
+            );
             a.len() != b.len() || a.iter().zip(b).any(|(x, y)| !same_copy(x, y))
         })
         .cloned()
