@@ -254,9 +254,15 @@ struct Look {
 }
 
 /// The names of the inlined functions whose copies differ between `old`
-/// and `new` (in number, or in code, compared range by range as functions
-/// are), sorted.
+/// and `new` (in number, size, or code compared range by range as
+/// functions are), sorted; only between relocatable objects, where a call's
+/// target is a relocation. In a linked image nearly every copy in a changed
+/// function reads differently once the code around it moved, which would
+/// name every helper it inlines.
 fn changed_inlines(ob: &Binary<'_>, old: &Copies, nb: &Binary<'_>, new: &Copies) -> Vec<String> {
+    if !(ob.relocatable && nb.relocatable) {
+        return Vec::new();
+    }
     let piece = |bin: &Binary<'_>, (start, end): (u64, u64)| Sym {
         name: b"",
         addr: start,
@@ -266,17 +272,20 @@ fn changed_inlines(ob: &Binary<'_>, old: &Copies, nb: &Binary<'_>, new: &Copies)
         section: bin.section_at(start),
         file: None,
     };
+    let size = |copy: &Vec<(u64, u64)>| copy.iter().map(|(s, e)| e - s).sum::<u64>();
     let same_copy = |a: &Vec<(u64, u64)>, b: &Vec<(u64, u64)>| {
-        a.len() == b.len()
-            && a.iter().zip(b).all(|(&ra, &rb)| {
-                let (sa, sb) = (piece(ob, ra), piece(nb, rb));
-                let verdict = compare(
-                    CodeSide { bin: ob, sym: &sa },
-                    CodeSide { bin: nb, sym: &sb },
-                    None,
-                );
-                verdict != Outcome::Changed
-            })
+        if a.len() != b.len() || size(a) != size(b) {
+            return false;
+        }
+        a.iter().zip(b).all(|(&ra, &rb)| {
+            let (sa, sb) = (piece(ob, ra), piece(nb, rb));
+            let verdict = compare(
+                CodeSide { bin: ob, sym: &sa },
+                CodeSide { bin: nb, sym: &sb },
+                None,
+            );
+            verdict != Outcome::Changed
+        })
     };
     let none = Vec::new();
     old.keys()

@@ -26,7 +26,7 @@ pub struct ChangedFunction {
     /// Changed types its parameters or variables use.
     pub uses_changed_types: Vec<String>,
     /// Functions inlined into it whose inlined code differs (found by the
-    /// DWARF inline ranges of its copies), sorted.
+    /// DWARF inline ranges of its copies), sorted; relocatable objects only.
     pub changed_inlines: Vec<String>,
 }
 

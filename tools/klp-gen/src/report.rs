@@ -115,14 +115,11 @@ pub fn render(
                 .map(|c| c.changed_inlines.as_slice())
                 .unwrap_or_default()
                 .iter()
-                .map(|f| {
-                    let fixed = if in_source.contains(&f.as_str()) {
-                        ", whose source the fix changes"
-                    } else {
-                        ""
-                    };
-                    format!("`{f}()`{fixed}")
-                })
+                // Where the fix changed the source: a copy of another
+                // helper may read differently only because code around it
+                // moved.
+                .filter(|f| in_source.contains(&f.as_str()))
+                .map(|f| format!("`{f}()`, whose source the fix changes"))
                 .collect();
             let why = match (own, from.is_empty()) {
                 (true, true) => "its own source changed".to_string(),
