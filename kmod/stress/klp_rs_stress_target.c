@@ -62,13 +62,15 @@ static void klp_rs_stress_check(int v, unsigned int before)
 	}
 }
 
-/* One per CPU: calls the patched function in a tight loop; sleeps briefly
- * every 1024 calls, where the transition switches it (a kernel thread is
- * switched only while it is not running). */
+/* One per CPU: calls the patched function in a tight loop, at the lowest
+ * priority; sleeps briefly every 1024 calls, where the transition switches
+ * it (a kernel thread is switched only while it is not running). */
 static int klp_rs_stress_caller(void *unused)
 {
 	unsigned long n = 0;
 
+	/* Every cycle the CPU has to spare, but the suite's steps first. */
+	set_user_nice(current, MAX_NICE);
 	while (!kthread_should_stop()) {
 		unsigned int before = READ_ONCE(allowed);
 

@@ -56,23 +56,28 @@ start_load() {
 	threads=$(grep -l '^klp_rs_stress/' /proc/[0-9]*/comm 2>/dev/null | wc -l)
 	[ "$threads" -eq "$cpus" ] || { echo "$threads caller threads for $cpus CPUs"; return 1; }
 	rm -f $stop $bad $exited
-	# In the background of `check`'s subshell: their output must not hold
-	# its pipe open.
+	# In the background of `check`'s subshell (their output must not hold
+	# its pipe open), at the lowest priority, as the kernel threads (busybox
+	# has `renice` on every arch, `nice` not on all): they
+	# take every cycle the steps leave. $1: the file that stops them, $2:
+	# where a wrong read goes, $3: where each says it stopped.
 	i=0
 	while [ $i -lt "$cpus" ]; do
-		(while [ ! -e $stop ]; do
+		sh -c 'renice -n 19 -p $$ > /dev/null || exit 1
+		while [ ! -e "$1" ]; do
 			read -r v < /proc/klp_rs_stress
-			case "$v" in "value "[012]) ;; *) echo "$v" >> $bad ;; esac
+			case "$v" in "value "[012]) ;; *) echo "$v" >> "$2" ;; esac
 		done
-		echo reader >> $exited) > /dev/null 2>&1 &
+		echo reader >> "$3"' reader $stop $bad $exited > /dev/null 2>&1 &
 		i=$((i + 1))
 	done
-	(while [ ! -e $stop ]; do
+	sh -c 'renice -n 19 -p $$ > /dev/null || exit 1
+	while [ ! -e "$1" ]; do
 		read -r v < /proc/klp_rs_stress_nap
-		case "$v" in "value "[012]) ;; *) echo "nap: $v" >> $bad ;; esac
+		case "$v" in "value "[012]) ;; *) echo "nap: $v" >> "$2" ;; esac
 		sleep 0.3
 	done
-	echo sleeper >> $exited) > /dev/null 2>&1 &
+	echo sleeper >> "$3"' sleeper $stop $bad $exited > /dev/null 2>&1 &
 	return 0
 }
 
