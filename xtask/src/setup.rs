@@ -68,9 +68,10 @@ const DEBIAN_PACKAGES: &[&str] = &[
     // a bounded run in `cargo xtask test`).
     "g++",
     // `cargo xtask bench generate` runs upstream's klp-build: objtool's klp
-    // subcommands need xxhash, the script needs `recountdiff`.
+    // subcommands need xxhash, the script needs `recountdiff` and gawk.
     "libxxhash-dev",
     "patchutils",
+    "gawk",
 ];
 
 /// What the other tasks need from setup.

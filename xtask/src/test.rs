@@ -52,6 +52,22 @@ impl TestCmd {
         } else {
             Some(setup::ensure(cache, false)?)
         };
+        // The kernels build one after the other from the start: beside the
+        // host checks (which leave a core idle much of the time: the fuzz
+        // targets run one at a time), then beside the guests, which spend
+        // most of their time asleep (a livepatch transition on 2 CPUs waits
+        // for the kernel's retry, a second later). Each build holds its
+        // directory's lock: a step that needs a kernel still being built
+        // waits for it, and one whose build failed here builds it again and
+        // reports the error.
+        let builder = tc.clone().map(|tc| {
+            let cache = cache.clone();
+            std::thread::spawn(move || {
+                for &arch in Arch::ALL {
+                    let _ = kernel::build(&cache, &tc, arch);
+                }
+            })
+        });
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let host = |args: &[&str]| {
             let mut cmd = Command::new(&cargo);
@@ -91,20 +107,6 @@ impl TestCmd {
                 &mut host(&["fmt", "--all", "--check"]),
                 &cache.logs().join("cargo-fmt.log"),
             )
-        });
-        // The guest suites spend most of their time asleep (a livepatch
-        // transition on 2 CPUs waits for the kernel's retry, a second
-        // later), so the kernels of the arches to come build meanwhile, one
-        // after the other. Each build holds its directory's lock: a step
-        // that needs a kernel still being built waits for it, and one whose
-        // build failed here builds it again and reports the error.
-        let builder = tc.clone().map(|tc| {
-            let cache = cache.clone();
-            std::thread::spawn(move || {
-                for &arch in Arch::ALL {
-                    let _ = kernel::build(&cache, &tc, arch);
-                }
-            })
         });
         if let Some(tc) = tc {
             step("rustfmt kmod".into(), &mut || {
