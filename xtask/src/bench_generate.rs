@@ -288,7 +288,13 @@ fn prove(
         let kos: Vec<PathBuf> = built.iter().map(|b| b.ko.clone()).collect();
         signing::sign_all(kernel, &SigningKey::of_build(kernel)?, &kos)?;
     }
-    let outcome = corpus::run_guest(cache, kernel.clone(), &built, qemu::Accel::Tcg)?;
+    let outcome = corpus::run_guest(
+        cache,
+        kernel.clone(),
+        &built,
+        qemu::Accel::Tcg,
+        corpus::Loader::Insmod,
+    )?;
     eprintln!("    guest log: {}", outcome.log.display());
     Ok(cases
         .iter()

@@ -130,7 +130,7 @@ pub fn prove(
             target: out.modules.into_iter().next(),
         });
     }
-    run_guest(cache, kernel, &built, accel)
+    run_guest(cache, kernel, &built, accel, Loader::Klp)
 }
 
 /// The generation of `case` must have failed, saying every line of
@@ -160,6 +160,16 @@ fn check_refusal(case: &Case, expected: &Path, result: Result<generate::Output>)
     Ok(())
 }
 
+/// How the suite loads and unloads the patches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loader {
+    /// `klp load`, `klp unload`: klp-rs patch modules.
+    Klp,
+    /// `insmod`, then `enabled` and `rmmod`: any livepatch module (another
+    /// tool's, without klp-rs metadata).
+    Insmod,
+}
+
 /// Boots `kernel` with the generated modules, the modules they patch and
 /// the cases' tests, and runs the suite on them, in order.
 pub fn run_guest(
@@ -167,9 +177,17 @@ pub fn run_guest(
     kernel: kernel::Kernel,
     built: &[Built],
     accel: qemu::Accel,
+    loader: Loader,
 ) -> Result<qemu::Outcome> {
     let mut list = String::new();
     let mut extra = Vec::new();
+    if loader == Loader::Insmod {
+        extra.push(initramfs::File {
+            path: "lib/klp-corpus/insmod".into(),
+            executable: false,
+            data: Vec::new(),
+        });
+    }
     let mut targets = Vec::new();
     for b in built {
         let target = b.target.as_ref().map_or("-", |(n, _)| n.as_str());

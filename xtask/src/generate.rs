@@ -129,7 +129,13 @@ impl GenerateCmd {
                     ko: out.ko,
                     target: out.modules.into_iter().next(),
                 };
-                corpus::run_guest(cache, kernel.clone(), &[built], qemu::Accel::Tcg)?.check()?;
+                corpus::run_guest(
+                    cache,
+                    kernel.clone(),
+                    &[built],
+                    qemu::Accel::Tcg,
+                    corpus::Loader::Klp,
+                )?.check()?;
             }
         }
         Ok(())
@@ -167,9 +173,18 @@ pub fn generate(
     if let Some(tree) = source {
         build = build.with_source(tree);
     }
-    let base = kernel
-        .checkout_dir()
-        .join(format!("generate-{}", meta.name));
+    // A kernel built in place is also the tree the generator copies: its
+    // work goes into the cache instead.
+    let in_place = !kernel.dir.join("source").exists();
+    let base = if in_place {
+        cache.root().join("generate").join(format!(
+            "{:016x}",
+            crate::kernel::fnv1a(kernel.checkout_dir().as_os_str().as_encoded_bytes())
+        ))
+    } else {
+        kernel.checkout_dir()
+    }
+    .join(format!("generate-{}", meta.name));
     let patches: Vec<PathBuf> = patches
         .iter()
         .map(|p| {

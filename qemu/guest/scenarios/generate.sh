@@ -18,8 +18,29 @@ fails() {
 	fi
 }
 passes() { sh "$dir/$1-LOADED.test"; }
-# loads MODULE: klp load; the kernel log's last lines if it fails.
-loads() { klp load "/lib/klp/$1.ko" || { dmesg | tail -n 5; return 1; }; }
+# loads MODULE: klp load; the kernel log's last lines if it fails. With
+# $dir/insmod (modules of another tool, without klp-rs metadata): insmod,
+# then the transition's end.
+loads() {
+	if [ -e $dir/insmod ]; then
+		/bin/insmod "/lib/klp/$1.ko" &&
+			wait_for 60 file_is "/sys/kernel/livepatch/$1/transition" 0
+	else
+		klp load "/lib/klp/$1.ko"
+	fi || { dmesg | tail -n 5; return 1; }
+}
+# unloads MODULE: klp unload; with $dir/insmod: disabled, freed, rmmod.
+unloads() {
+	if [ -e $dir/insmod ]; then
+		echo 0 > "/sys/kernel/livepatch/$1/enabled" &&
+			wait_for 60 test ! -e "/sys/kernel/livepatch/$1" && rmmod "$1"
+	else
+		klp unload "$1"
+	fi
+}
+how="klp load"
+undo="klp unload"
+[ -e $dir/insmod ] && how=insmod && undo="disable, rmmod"
 # reload TARGET: the module out and in again.
 reload() { rmmod "$1" && insmod "$dir/targets/$1.ko"; }
 healthy_log() { ! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'; }
@@ -34,13 +55,13 @@ while read -r case module target; do
 		check "$case: insmod $target" insmod "$dir/targets/$target.ko"
 	fi
 	check "$case: the test fails before the patch" fails "$case"
-	check "$case: klp load $module" loads "$module"
+	check "$case: $how $module" loads "$module"
 	check "$case: the test passes while it is loaded" passes "$case"
 	if [ "$target" != - ]; then
 		check "$case: rmmod $target, insmod it again" reload "$target"
 		check "$case: the test passes, $target patched as it loaded" passes "$case"
 	fi
-	check "$case: klp unload $module" klp unload "$module"
+	check "$case: $undo $module" unloads "$module"
 	check "$case: the test fails again once it is unloaded" fails "$case"
 	if [ "$target" != - ]; then
 		check "$case: rmmod $target" rmmod "$target"

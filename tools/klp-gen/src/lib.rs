@@ -192,6 +192,15 @@ pub fn generate(build: &Build, request: &Request) -> Result<Generated, Error> {
     // before any copying.
     let units = units::affected(build, &files)?;
 
+    if request.work.starts_with(&build.source) {
+        return Err(Error::Input {
+            what: format!("the work directory `{}`", request.work.display()),
+            why: format!(
+                "it lies inside the kernel tree `{}`, which is copied into it: choose one outside",
+                build.source.display()
+            ),
+        });
+    }
     if request.work.exists() {
         std::fs::remove_dir_all(&request.work).map_err(io(&request.work))?;
     }
