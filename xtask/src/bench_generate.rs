@@ -153,6 +153,7 @@ fn klp_build(
     let log = cache
         .logs()
         .join(format!("bench-generate-klp-build-{}.log", case.name));
+    let patch = peer_patch(case, &out)?;
     let mut cmd = tc.command("bash");
     cmd.current_dir(tree)
         .arg("scripts/livepatch/klp-build")
@@ -160,7 +161,7 @@ fn klp_build(
         .args(if kept { &["-S", "2"][..] } else { &[] })
         .arg("-o")
         .arg(&ko)
-        .arg(&case.patch);
+        .arg(&patch);
     let step = format!(
         "klp-build {}{}",
         case.name,
@@ -181,15 +182,42 @@ fn klp_build(
     Ok(Made { ko, seconds })
 }
 
-/// The last line of klp-build's log that says what went wrong.
+/// The case's patch as klp-build takes it: a system call defined with
+/// upstream's own helper (`KLP_SYSCALL_DEFINEn` of
+/// `<linux/livepatch_helpers.h>`) in place of ours (`<klp-rs/syscall.h>`,
+/// which is in the include path of our compiles only), the same lines.
+fn peer_patch(case: &corpus::Case, out: &Path) -> Result<PathBuf> {
+    let text = std::fs::read_to_string(&case.patch)?;
+    if !text.contains("<klp-rs/syscall.h>") {
+        return Ok(case.patch.clone());
+    }
+    let path = out.join(format!("{}.klp-build.patch", case.name));
+    std::fs::write(
+        &path,
+        text.replace("<klp-rs/syscall.h>", "<linux/livepatch_helpers.h>")
+            .replace("KLP_RS_SYSCALL_DEFINE", "KLP_SYSCALL_DEFINE"),
+    )?;
+    Ok(path)
+}
+
+/// What went wrong, from klp-build's log: the compiler's or linker's first
+/// error if there is one (klp-build's own last line only says which build
+/// failed), else its last error line.
 fn last_error(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
+    let cause = text
+        .lines()
+        .find(|l| l.contains("fatal error") || l.contains("undefined reference"));
+    let last = text
+        .lines()
         .rev()
-        .find(|l| l.contains("error") || l.contains("ERROR"))
-        .unwrap_or("failed, with no error line")
-        .trim()
-        .to_string()
+        .find(|l| l.contains("error") || l.contains("ERROR"));
+    match (cause, last) {
+        (Some(c), Some(l)) => format!("{}: {}", l.trim(), c.trim()),
+        (None, Some(l)) => l.trim().to_string(),
+        (Some(c), None) => c.trim().to_string(),
+        (None, None) => "failed, with no error line".to_string(),
+    }
 }
 
 fn jobs() -> String {
@@ -202,6 +230,8 @@ fn jobs() -> String {
 /// reverts the patches' sources but leaves the patched objects), and its
 /// boot image.
 fn restore_original(cache: &Cache, tc: &setup::Toolchain, tree: &Path) -> Result<()> {
+    // Its work directory goes too: its module build's `.cmd` files would
+    // read as units of the tree.
     if tree.join("klp-tmp").exists() {
         std::fs::remove_dir_all(tree.join("klp-tmp"))?;
     }
