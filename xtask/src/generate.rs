@@ -135,7 +135,8 @@ impl GenerateCmd {
                     &[built],
                     qemu::Accel::Tcg,
                     corpus::Loader::Klp,
-                )?.check()?;
+                )?
+                .check()?;
             }
         }
         Ok(())
