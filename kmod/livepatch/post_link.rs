@@ -22,10 +22,12 @@ static POST_LINKED: u8 = 0;
 /// patch cannot be enabled and what to do, and fails with `ENOEXEC` (the
 /// module is not in the format the kernel's livepatch code needs).
 pub(crate) fn check() -> Result {
-    // SAFETY: `POST_LINKED` is a valid, aligned `u8` that lives as long as
-    // the module. The read is volatile because the value was changed in the
-    // `.ko` after compilation, which the compiler cannot know.
-    let mark = unsafe { core::ptr::read_volatile(&POST_LINKED) };
+    // Volatile: the value was changed in the `.ko` after compilation, which
+    // the compiler cannot know.
+    let mark =
+        // SAFETY: `POST_LINKED` is a valid, aligned `u8` that lives as long
+        // as the module.
+        unsafe { core::ptr::read_volatile(&POST_LINKED) };
     if mark != 0 {
         return Ok(());
     }

@@ -257,14 +257,7 @@ fn generate_ours(
     case: &corpus::Case,
     bench: &Path,
 ) -> (Made, Option<(String, PathBuf)>) {
-    let meta = klp_gen::module::Metadata {
-        name: case.module.clone(),
-        description: format!("kmod/corpus/{}.patch, generated", case.name),
-        version: 1,
-        replace: true,
-        cves: Vec::new(),
-        bugs: Vec::new(),
-    };
+    let meta = case.metadata();
     let input = generate::Input {
         patches: std::slice::from_ref(&case.patch),
         rust: case.rust.as_deref(),

@@ -103,14 +103,7 @@ pub fn prove(
         let refused = case
             .patch
             .with_file_name(format!("{}.{arch}.refused", case.name));
-        let meta = klp_gen::module::Metadata {
-            name: case.module.clone(),
-            description: format!("kmod/corpus/{}.patch, generated", case.name),
-            version: 1,
-            replace: true,
-            cves: Vec::new(),
-            bugs: Vec::new(),
-        };
+        let meta = case.metadata();
         let dest = kernel.checkout_dir().join("corpus");
         let input = generate::Input {
             patches: std::slice::from_ref(&case.patch),
@@ -158,6 +151,20 @@ fn check_refusal(case: &Case, expected: &Path, result: Result<generate::Output>)
     }
     eprintln!("==> `{}` refused as expected:\n{got}", case.name);
     Ok(())
+}
+
+impl Case {
+    /// The metadata of the case's generated module.
+    pub fn metadata(&self) -> klp_gen::module::Metadata {
+        klp_gen::module::Metadata {
+            name: self.module.clone(),
+            description: format!("kmod/corpus/{}.patch, generated", self.name),
+            version: 1,
+            replace: true,
+            cves: Vec::new(),
+            bugs: Vec::new(),
+        }
+    }
 }
 
 /// How the suite loads and unloads the patches.
