@@ -22,10 +22,7 @@ cpus=$(grep -c '^processor' /proc/cpuinfo)
 # Kernel timestamps on, the transition's per-task verdicts into the log,
 # and the console spared the notices of 200 transitions (warnings and worse
 # still reach it).
-echo 1 > /sys/module/printk/parameters/time
-echo 'file kernel/livepatch/transition.c +p' > /proc/dynamic_debug/control
-echo 5 > /proc/sys/kernel/printk
-dmesg -c > $klog
+# (In `start_load`, the first step, whose status they are part of.)
 
 bit() { echo $((1 << $1)); }
 
@@ -51,6 +48,10 @@ unload() {
 }
 
 start_load() {
+	echo 1 > /sys/module/printk/parameters/time &&
+		echo 'file kernel/livepatch/transition.c +p' > /proc/dynamic_debug/control &&
+		echo 5 > /proc/sys/kernel/printk &&
+		dmesg -c > $klog || return 1
 	insmod /lib/klp/klp_rs_stress_target.ko || return 1
 	[ "$cpus" -ge 2 ] || { echo "only $cpus CPU"; return 1; }
 	threads=$(grep -l '^klp_rs_stress/' /proc/[0-9]*/comm 2>/dev/null | wc -l)
@@ -146,7 +147,8 @@ healthy_log() {
 }
 
 stop_target() {
-	rmmod klp_rs_stress_target && ! grep -q '^klp_rs_stress' /proc/modules
+	rmmod klp_rs_stress_target && ! grep -q '^klp_rs_stress' /proc/modules &&
+		echo 7 > /proc/sys/kernel/printk
 }
 
 plan 8
@@ -161,4 +163,3 @@ check "transition times from the kernel's timestamps, one per step" transition_t
 echo "# stress: $(cat $times.summary)"
 check "kernel log: no WARNING, BUG, Oops or lockdep report" healthy_log
 check "target unloaded" stop_target
-echo 7 > /proc/sys/kernel/printk
