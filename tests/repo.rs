@@ -27,13 +27,15 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Directories of patch modules (every `kmod/` subdirectory but the crate).
+/// Directories of patch modules: those `kmod/Kbuild` builds, and
+/// `kmod/bench` (which only the benches build).
 fn patch_dirs() -> Vec<PathBuf> {
     let kbuild = read(&repo_root().join("kmod/Kbuild"));
     kbuild
         .lines()
         .filter_map(|l| l.strip_prefix("obj-m += "))
         .map(|d| repo_root().join("kmod").join(d.trim_end_matches('/')))
+        .chain([repo_root().join("kmod/bench")])
         .collect()
 }
 

@@ -9,6 +9,8 @@
 //!   two successive Debian kernel debug images (`linux-image-*-amd64-dbg`
 //!   from trixie-backports, through the project's apt configuration),
 //!   downloaded into the cache once.
+//! - `bench patched-call`, `bench transition`: what a live patch costs the
+//!   patched system, in a guest with an exact clock (see `bench_guest.rs`).
 //! - `bench fuzz`: the `cargo fuzz` targets of `tools/fuzz/` (klp-diff's
 //!   parser, klp-convert's input, klp's `.modinfo` reader), each for a
 //!   bounded time, from their checked-in corpora (see `fuzz.rs`).
@@ -40,6 +42,12 @@ enum What {
     Fuzz(FuzzBench),
     /// `cargo xtask generate` next to upstream's klp-build on the corpus.
     Generate(crate::bench_generate::GenerateBench),
+    /// Instructions per call of a patched function: unpatched, the ftrace
+    /// floor, C, Rust and generated livepatches, in a guest.
+    PatchedCall(crate::bench_guest::GuestBench),
+    /// Livepatch transition times of 1, 10 and 100 functions, idle and
+    /// under load, in a guest.
+    Transition(crate::bench_guest::GuestBench),
 }
 
 #[derive(clap::Args, Debug)]
@@ -74,6 +82,8 @@ impl BenchCmd {
             What::Diff(b) => b.run(cache),
             What::Fuzz(b) => b.run(cache),
             What::Generate(b) => b.run(cache),
+            What::PatchedCall(b) => b.patched_call(cache),
+            What::Transition(b) => b.transition(cache),
         }
     }
 }

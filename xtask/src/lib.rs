@@ -5,6 +5,8 @@
 pub mod arch;
 pub mod bench;
 pub mod bench_generate;
+pub mod bench_guest;
+pub mod bench_tables;
 pub mod cache;
 pub mod corpus;
 pub mod demo;

@@ -58,6 +58,10 @@ pub struct Guest {
     kernel: kernel::Kernel,
     initramfs: PathBuf,
     emulator: guest_tools::Emulator,
+    /// Boot with QEMU's `-icount shift=0,sleep=off`: the guest clock
+    /// advances one nanosecond per instruction executed (one vCPU at a
+    /// time), whatever the host does.
+    exact_clock: bool,
 }
 
 /// A finished guest run.
@@ -161,6 +165,7 @@ impl Guest {
             kernel,
             initramfs,
             emulator: guest_tools::emulator(cache, arch)?,
+            exact_clock: false,
         })
     }
 
@@ -183,7 +188,51 @@ impl Guest {
             kernel,
             initramfs,
             emulator: guest_tools::emulator(cache, arch)?,
+            exact_clock: false,
         })
+    }
+
+    /// This guest with an instruction-counting clock (see `exact_clock`),
+    /// if its QEMU counts instructions (a boot of no machine with
+    /// `-icount`, told to quit at once, exits cleanly); else the guest as
+    /// it was, and why.
+    pub fn with_exact_clock(mut self) -> (Self, Option<String>) {
+        let probe = Command::new(&self.emulator.program)
+            .args(["-machine", "none", "-nodefaults", "-display", "none"])
+            .args([
+                "-accel",
+                "tcg,thread=single",
+                "-icount",
+                "shift=0,sleep=off",
+            ])
+            .args(["-monitor", "stdio"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                if let Some(mut stdin) = child.stdin.take() {
+                    stdin.write_all(b"quit\n")?;
+                }
+                child.wait_with_output()
+            });
+        let why = match probe {
+            Ok(out) if out.status.success() => {
+                self.exact_clock = true;
+                None
+            }
+            Ok(out) => Some(format!(
+                "`{} -icount shift=0,sleep=off` fails ({}): {}",
+                self.emulator.program.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => Some(format!(
+                "cannot run `{}`: {e}",
+                self.emulator.program.display()
+            )),
+        };
+        (self, why)
     }
 
     /// TCG, or KVM when asked for and a probe boot under KVM completes.
@@ -258,6 +307,7 @@ impl Guest {
             kernel: self.kernel.clone(),
             initramfs: path,
             emulator: self.emulator.clone(),
+            exact_clock: self.exact_clock,
         };
         guest.boot(cache, suite, accel, timeout, true)
     }
@@ -295,12 +345,18 @@ impl Guest {
         .args(["-smp", &GUEST_CPUS.to_string()])
         .args([
             "-accel",
-            if accel == Accel::Kvm {
-                "kvm"
-            } else {
-                "tcg,thread=multi"
+            match accel {
+                Accel::Kvm => "kvm",
+                // QEMU counts instructions with one vCPU running at a time.
+                Accel::Tcg if self.exact_clock => "tcg,thread=single",
+                Accel::Tcg => "tcg,thread=multi",
             },
         ])
+        .args(if self.exact_clock {
+            &["-icount", "shift=0,sleep=off"][..]
+        } else {
+            &[]
+        })
         .arg("-kernel")
         .arg(&self.kernel.image)
         .arg("-initrd")
