@@ -244,6 +244,26 @@ fn every_suite_has_a_guest_scenario() {
 }
 
 #[test]
+fn every_guest_script_parses() {
+    let dir = repo_root().join("qemu/guest/scenarios");
+    let mut scripts: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    scripts.push(repo_root().join("qemu/guest/init"));
+    for script in scripts {
+        let out = Command::new("sh").arg("-n").arg(&script).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{} does not parse: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn ci_runs_the_test_command_of_the_readme() {
     let readme = read(&repo_root().join("README.md"));
     for command in ["cargo xtask demo", "cargo xtask test"] {

@@ -10,6 +10,7 @@
 
 #include <linux/ftrace.h>
 #include <linux/module.h>
+#include <linux/string.h>
 
 #include "klp_rs_bench_int_sqrt.h"
 
@@ -29,30 +30,26 @@ static struct ftrace_ops klp_rs_bench_redirect_ops = {
 		 FTRACE_OPS_FL_IPMODIFY,
 };
 
-static unsigned long klp_rs_bench_redirect_site;
-
 static int __init klp_rs_bench_redirect_init(void)
 {
+	unsigned char name[] = "int_sqrt";
 	int err;
 
-	klp_rs_bench_redirect_site = ftrace_location((unsigned long)int_sqrt);
-	if (!klp_rs_bench_redirect_site) {
-		pr_err("klp_rs_bench_redirect: int_sqrt has no ftrace call site\n");
-		return -EINVAL;
-	}
-	err = ftrace_set_filter_ip(&klp_rs_bench_redirect_ops, klp_rs_bench_redirect_site, 0, 0);
-	if (err)
+	err = ftrace_set_filter(&klp_rs_bench_redirect_ops, name, strlen(name), 1);
+	if (err) {
+		pr_err("klp_rs_bench_redirect: int_sqrt has no ftrace call site (%d)\n", err);
 		return err;
+	}
 	err = register_ftrace_function(&klp_rs_bench_redirect_ops);
 	if (err)
-		ftrace_set_filter_ip(&klp_rs_bench_redirect_ops, klp_rs_bench_redirect_site, 1, 0);
+		ftrace_free_filter(&klp_rs_bench_redirect_ops);
 	return err;
 }
 
 static void __exit klp_rs_bench_redirect_exit(void)
 {
 	unregister_ftrace_function(&klp_rs_bench_redirect_ops);
-	ftrace_set_filter_ip(&klp_rs_bench_redirect_ops, klp_rs_bench_redirect_site, 1, 0);
+	ftrace_free_filter(&klp_rs_bench_redirect_ops);
 }
 
 module_init(klp_rs_bench_redirect_init);

@@ -11,6 +11,9 @@
 //!   downloaded into the cache once.
 //! - `bench patched-call`, `bench transition`: what a live patch costs the
 //!   patched system, in a guest with an exact clock (see `bench_guest.rs`).
+//! - `bench update [OLD NEW]`: the verdict of `cargo xtask diff` on two
+//!   whole kernel images (Debian's 7.2.11 and 7.2.12), timed (see
+//!   `bench_update.rs`).
 //! - `bench fuzz`: the `cargo fuzz` targets of `tools/fuzz/` (klp-diff's
 //!   parser, klp-convert's input, klp's `.modinfo` reader), each for a
 //!   bounded time, from their checked-in corpora (see `fuzz.rs`).
@@ -23,6 +26,10 @@ use std::{
     process::Command,
     time::{Duration, Instant},
 };
+
+// A child of this module, to share `measure`.
+#[path = "bench_update.rs"]
+mod update;
 
 /// The ddbug release measured.
 const DDBUG_VERSION: &str = "0.6.1";
@@ -40,6 +47,8 @@ enum What {
     Diff(DiffBench),
     /// Fuzz klp-diff, klp-convert and klp's readers for a bounded time.
     Fuzz(FuzzBench),
+    /// The verdict on a whole stable update (vmlinux and every module).
+    Update(update::UpdateBench),
     /// `cargo xtask generate` next to upstream's klp-build on the corpus.
     Generate(crate::bench_generate::GenerateBench),
     /// Instructions per call of a patched function: unpatched, the ftrace
@@ -81,6 +90,7 @@ impl BenchCmd {
         match self.what {
             What::Diff(b) => b.run(cache),
             What::Fuzz(b) => b.run(cache),
+            What::Update(b) => b.run(cache),
             What::Generate(b) => b.run(cache),
             What::PatchedCall(b) => b.patched_call(cache),
             What::Transition(b) => b.transition(cache),

@@ -9,9 +9,10 @@
 //!   ftrace handler (the floor every livepatch pays); replaced by a C
 //!   livepatch, by the same replacement written with klp-rs in Rust, and by
 //!   the module `cargo xtask generate` makes from `kmod/bench/int_sqrt.patch`.
-//! - `transition`: from the kernel's "starting patching transition" to its
-//!   "patching complete", for a cumulative replace by a patch of 1, 10 and
-//!   100 functions, idle and with every vCPU calling them.
+//! - `transition`: from the kernel's "enabling patch" (before the ftrace
+//!   handlers are registered) to its "patching complete", for a cumulative
+//!   replace by a patch of 1, 10 and 100 functions, idle and with every
+//!   vCPU calling them.
 //!
 //! Each runs on the arch's corpus kernel (the one `cargo xtask generate`
 //! builds against), with `kmod/bench/` built for it.

@@ -3,6 +3,11 @@
 //! replace, callers with inlined copies, types that changed layout,
 //! functions that cannot be patched. A report, or `--json` (schema in
 //! README.md).
+//!
+//! Given two directories (kernel images: a `vmlinux` and its modules each),
+//! one verdict on the whole update instead (`klp_diff::compare_images`):
+//! per object, which changed functions a live patch can replace and which
+//! it cannot and why, and the shares of both.
 
 use crate::{cache::Cache, repo_root, skeleton};
 use anyhow::{bail, Context, Result};
@@ -16,7 +21,9 @@ use std::{
 /// `cargo xtask diff`.
 #[derive(clap::Args, Debug)]
 pub struct DiffCmd {
-    /// The old build: a vmlinux, a module (.ko) or an object (.o), with DWARF.
+    /// The old build: a vmlinux, a module (.ko) or an object (.o), with
+    /// DWARF; or a directory holding a whole kernel image (a vmlinux and
+    /// its modules), for one verdict on the update.
     old: PathBuf,
     /// The new build, of the same architecture.
     new: PathBuf,
@@ -45,6 +52,9 @@ pub struct DiffCmd {
 
 impl DiffCmd {
     pub fn run(self, _cache: &Cache) -> Result<()> {
+        if self.old.is_dir() || self.new.is_dir() {
+            return self.update();
+        }
         let (old, new) = (Mapping::open(&self.old)?, Mapping::open(&self.new)?);
         let (old_name, new_name) = (
             self.old.display().to_string(),
@@ -82,6 +92,31 @@ impl DiffCmd {
 }
 
 impl DiffCmd {
+    /// The verdict on the update from the image in `old` to the one in
+    /// `new`.
+    fn update(&self) -> Result<()> {
+        if self.emit_skeleton.is_some() {
+            bail!("--emit-skeleton takes two files, not two directories");
+        }
+        let (old, new) = (
+            klp_diff::Image::scan(&self.old)?,
+            klp_diff::Image::scan(&self.new)?,
+        );
+        let threads = self.threads.unwrap_or_else(|| Options::default().threads);
+        let verdict = klp_diff::compare_images(&old, &new, threads)?;
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        let written = if self.json {
+            verdict.write_json(&mut out)
+        } else {
+            verdict.write_text(&mut out)
+        }
+        .and_then(|()| out.flush());
+        match written {
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+            r => r.context("cannot write the verdict"),
+        }
+    }
+
     fn skeleton(&self, report: &klp_diff::Report, dir: &Path, new: &[u8]) -> Result<()> {
         if report.replacements.is_empty() {
             bail!("the diff names no function a patch can replace: there is nothing to write a skeleton for");

@@ -119,69 +119,33 @@ impl TestCmd {
                     &cache.logs().join("kmod-fmt.log"),
                 )
             });
-            for &arch in Arch::ALL {
-                step(format!("{arch} kmod clippy"), &mut || {
-                    let kernel = kernel::build(cache, &tc, arch)?;
-                    modules::build(cache, &tc, &kernel, modules::Lint::DenyWarnings).map(drop)
-                });
-                if arch == Arch::X86_64 {
-                    step(format!("{arch} diff of our own kernel"), &mut || {
-                        let kernel = kernel::build(cache, &tc, arch)?;
-                        own_diff::check(&kernel, &tc.source)
-                    });
-                }
-                let guest = match qemu::Guest::prepare(cache, arch) {
-                    Ok(g) => g,
-                    Err(e) => {
-                        step(format!("{arch} guest build"), &mut || {
-                            Err(anyhow::anyhow!("{e:#}"))
-                        });
-                        continue;
-                    }
-                };
-                let accel = guest.accel(cache, self.kvm)?;
-                for suite in SUITES {
-                    step(format!("{arch} {suite}"), &mut || {
-                        let outcome =
-                            guest.run_suite(cache, suite, accel, qemu::suite_timeout(suite))?;
-                        matrix.push(MatrixCell::of(&outcome));
-                        outcome.check()
-                    });
-                }
-                // Signed modules only: the kernel derived with
-                // `CONFIG_MODULE_SIG_FORCE`.
-                step(format!("{arch} {}", signing_suite::SUITE), &mut || {
-                    let guest = signing_suite::guest(cache, &tc, arch)?;
-                    let suite = signing_suite::SUITE;
-                    let outcome =
-                        guest.run_suite(cache, suite, accel, qemu::suite_timeout(suite))?;
-                    matrix.push(MatrixCell::of(&outcome));
-                    outcome.check()
-                });
-                // Patches generated from the corpus's fixes.
-                step(format!("{arch} {}", corpus::SUITE), &mut || {
-                    let outcome = corpus::prove(cache, &tc, arch, accel)?;
-                    matrix.push(MatrixCell::of(&outcome));
-                    outcome.check()
-                });
-                // Real fixes, live: each in a kernel of its own, built
-                // without the fix.
-                for name in fix::names()? {
-                    step(format!("{arch} fix {name}"), &mut || {
-                        let outcome = fix::prove(cache, &tc, arch, &name, accel, false)?;
-                        matrix.push(MatrixCell::of(&outcome));
-                        outcome.check()
-                    });
-                    // The same suite with the patch generated from the
-                    // diff: no Rust written by hand.
-                    step(format!("{arch} fix {name} generated"), &mut || {
-                        let outcome = fix::prove_generated(cache, &tc, arch, &name, accel)?;
-                        let mut cell = MatrixCell::of(&outcome);
-                        cell.suite.push_str(" (generated)");
-                        matrix.push(cell);
-                        outcome.check()
-                    });
-                }
+            // The arches in two lanes side by side (x86_64 then ppc64le,
+            // aarch64 then s390x): a guest spends most of its time asleep,
+            // waiting for a transition's retry, and the derived kernels of
+            // one lane build while the other's guests run.
+            let lanes = std::thread::scope(|s| {
+                let lanes: Vec<_> = LANES
+                    .iter()
+                    .map(|arches| {
+                        let tc = &tc;
+                        s.spawn(move || {
+                            arches
+                                .iter()
+                                .map(|&arch| (arch, arch_steps(cache, tc, arch, self.kvm)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                lanes
+                    .into_iter()
+                    .flat_map(|l| l.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect::<Vec<_>>()
+            });
+            let mut lanes = lanes;
+            lanes.sort_by_key(|(arch, _)| Arch::ALL.iter().position(|a| a == arch));
+            for (_, (steps, cells)) in lanes {
+                results.extend(steps);
+                matrix.extend(cells);
             }
         }
 
@@ -209,6 +173,109 @@ impl TestCmd {
             Err(Failed(format!("{failed} test step(s) failed")).into())
         }
     }
+}
+
+/// The arches of each lane of guest steps (see `TestCmd::run`).
+const LANES: [&[Arch]; 2] = [
+    &[Arch::X86_64, Arch::Ppc64le],
+    &[Arch::Aarch64, Arch::S390x],
+];
+
+/// A step's name, its result and its time in seconds.
+type Step = (String, Result<()>, f64);
+
+/// Every step of one arch: its modules linted, then every guest suite.
+fn arch_steps(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    arch: Arch,
+    kvm: bool,
+) -> (Vec<Step>, Vec<MatrixCell>) {
+    let mut steps: Vec<Step> = Vec::new();
+    let mut matrix: Vec<MatrixCell> = Vec::new();
+    let mut step = |name: String, f: &mut dyn FnMut() -> Result<()>| {
+        let start = Instant::now();
+        let r = f();
+        if let Err(e) = &r {
+            eprintln!("error: {name}: {e:#}");
+        }
+        steps.push((name, r, start.elapsed().as_secs_f64()));
+    };
+    step(format!("{arch} kmod clippy"), &mut || {
+        let kernel = kernel::build(cache, tc, arch)?;
+        modules::build(cache, tc, &kernel, modules::Lint::DenyWarnings).map(drop)
+    });
+    if arch == Arch::X86_64 {
+        step(format!("{arch} diff of our own kernel"), &mut || {
+            let kernel = kernel::build(cache, tc, arch)?;
+            own_diff::check(&kernel, &tc.source)
+        });
+    }
+    let guest = match qemu::Guest::prepare(cache, arch) {
+        Ok(g) => g,
+        Err(e) => {
+            step(format!("{arch} guest build"), &mut || {
+                Err(anyhow::anyhow!("{e:#}"))
+            });
+            return (steps, matrix);
+        }
+    };
+    let accel = match guest.accel(cache, kvm) {
+        Ok(a) => a,
+        Err(e) => {
+            step(format!("{arch} accelerator"), &mut || {
+                Err(anyhow::anyhow!("{e:#}"))
+            });
+            return (steps, matrix);
+        }
+    };
+    for suite in SUITES {
+        step(format!("{arch} {suite}"), &mut || {
+            let outcome = guest.run_suite(cache, suite, accel, qemu::suite_timeout(suite))?;
+            matrix.push(MatrixCell::of(&outcome));
+            outcome.check()
+        });
+    }
+    // Signed modules only: the kernel derived with
+    // `CONFIG_MODULE_SIG_FORCE`.
+    step(format!("{arch} {}", signing_suite::SUITE), &mut || {
+        let guest = signing_suite::guest(cache, tc, arch)?;
+        let suite = signing_suite::SUITE;
+        let outcome = guest.run_suite(cache, suite, accel, qemu::suite_timeout(suite))?;
+        matrix.push(MatrixCell::of(&outcome));
+        outcome.check()
+    });
+    // Patches generated from the corpus's fixes.
+    step(format!("{arch} {}", corpus::SUITE), &mut || {
+        let outcome = corpus::prove(cache, tc, arch, accel)?;
+        matrix.push(MatrixCell::of(&outcome));
+        outcome.check()
+    });
+    // Real fixes, live: each in a kernel of its own, built
+    // without the fix.
+    let names = fix::names().unwrap_or_else(|e| {
+        step(format!("{arch} fixes"), &mut || {
+            Err(anyhow::anyhow!("{e:#}"))
+        });
+        Vec::new()
+    });
+    for name in names {
+        step(format!("{arch} fix {name}"), &mut || {
+            let outcome = fix::prove(cache, tc, arch, &name, accel, false)?;
+            matrix.push(MatrixCell::of(&outcome));
+            outcome.check()
+        });
+        // The same suite with the patch generated from the
+        // diff: no Rust written by hand.
+        step(format!("{arch} fix {name} generated"), &mut || {
+            let outcome = fix::prove_generated(cache, tc, arch, &name, accel)?;
+            let mut cell = MatrixCell::of(&outcome);
+            cell.suite.push_str(" (generated)");
+            matrix.push(cell);
+            outcome.check()
+        });
+    }
+    (steps, matrix)
 }
 
 /// One suite's result on one arch, for the README's arch matrix.

@@ -1,7 +1,7 @@
 # `cargo xtask bench patched-call`: the cost of a call of int_sqrt(),
 # unpatched, redirected by a bare ftrace handler (the floor), replaced by a
-# C livepatch, by a klp-rs one written in Rust and by the one `cargo xtask
-# generate` made from kmod/bench/int_sqrt.patch, then unpatched again. Each
+# C livepatch, by a klp-rs one written in Rust, by a klp-rs one whose body
+# is the C one, and by the one `cargo xtask generate` made from kmod/bench/int_sqrt.patch, then unpatched again. Each
 # variant runs $reps loops of $calls calls (klp_rs_bench_target, interrupts
 # off); each loop prints "bench-call VARIANT calls N ns T sum S". Under
 # QEMU's -icount the guest's nanoseconds are instructions.
@@ -10,7 +10,7 @@
 lp=/sys/kernel/livepatch
 calls=100000
 reps=5
-out=/tmp/bench-call
+results=/tmp/bench-call
 # int_sqrt(1000), whichever version runs.
 expect_sum=$((calls * 31))
 
@@ -21,7 +21,7 @@ loops() {
 		echo $calls > /proc/klp_rs_bench_call || return 1
 		read -r line < /proc/klp_rs_bench_call || return 1
 		case "$line" in
-		"calls $calls ns "*" sum $expect_sum") echo "bench-call $1 $line" >> $out ;;
+		"calls $calls ns "*" sum $expect_sum") echo "bench-call $1 $line" >> $results || return 1 ;;
 		*) echo "$1: expected $calls calls summing to $expect_sum, got: $line"; return 1 ;;
 		esac
 		i=$((i + 1))
@@ -45,14 +45,15 @@ floor() {
 
 healthy_log() { ! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'; }
 
-plan 8
+plan 9
 check "target loaded" insmod /lib/klp/klp_rs_bench_target.ko
 check "unpatched" loops unpatched
 check "bare ftrace redirect (the floor)" floor
 check "C livepatch" livepatch klp_rs_bench_c c
 check "klp-rs livepatch in Rust" livepatch klp_rs_bench_rust rust
+check "klp-rs livepatch, body in C" livepatch klp_rs_bench_mixed mixed
 check "generated livepatch" livepatch klp_int_sqrt generated
 check "unpatched again" loops unpatched-again
 check "kernel log: no WARNING, BUG or Oops" healthy_log
-cat $out
+cat $results
 rmmod klp_rs_bench_target

@@ -1,5 +1,6 @@
 # `cargo xtask bench transition`: how long a cumulative replace takes, from
-# the kernel's "starting patching transition" to its "patching complete",
+# the kernel's "enabling patch" (klp_enable_patch(), before the functions'
+# ftrace handlers are registered) to its "patching complete",
 # for a patch of 1, 10 and 100 functions replacing a patch of one, with the
 # CPUs idle and with one kernel thread per CPU calling all the patched
 # functions in a tight loop (klp_rs_bench_target load=1). Prints one line
@@ -9,7 +10,7 @@
 
 lp=/sys/kernel/livepatch
 klog=/tmp/bench-transition-klog
-out=/tmp/bench-transition
+results=/tmp/bench-transition
 
 # replace N: the base patch loaded, then the patch of N functions replacing
 # it; both transitions complete; then the replaced base unloaded, the patch
@@ -48,7 +49,7 @@ series() {
 	function stamp(line) { sub(/^\[ */, "", line); sub(/\].*/, "", line); return line }
 	function usec(s) { split(s, p, "."); return p[1] * 1000000 + p[2] }
 	function patch(line) { sub(/^[^'\'']*'\''/, "", line); sub(/'\''.*/, "", line); return line }
-	/: starting patching transition/ { start[patch($0)] = usec(stamp($0)) }
+	/: enabling patch / { start[patch($0)] = usec(stamp($0)) }
 	/: patching complete/ {
 		p = patch($0)
 		if (p in start && p ~ /^klp_rs_bench_lat_[0-9]+$/) {
@@ -56,8 +57,8 @@ series() {
 			printf "bench-transition %s %s %d\n", load, n, usec(stamp($0)) - start[p]
 		}
 		delete start[p]
-	}' $klog.$1 >> $out
-	got=$(grep -c "^bench-transition $1 " $out)
+	}' $klog.$1 >> $results
+	got=$(grep -c "^bench-transition $1 " $results)
 	[ "$got" -eq $((3 * $2)) ] || { echo "$got transitions timed, expected $((3 * $2))"; return 1; }
 }
 
@@ -74,4 +75,4 @@ check "kernel timestamps and the transitions' debug lines on" sh -c \
 check "idle: 5 replaces of 1, 10 and 100 functions" series idle 5
 check "loaded: 3 replaces of 1, 10 and 100 functions" series loaded 3
 check "kernel log: no WARNING, BUG or Oops" healthy_log
-cat $out
+cat $results
