@@ -18,14 +18,14 @@ livepatch::patch! {
             if x < 4 {
                 return c_ulong::from(x != 0);
             }
-            let (mut x, mut y) = (x, 0);
+            let (mut x, mut y): (c_ulong, c_ulong) = (x, 0);
             let mut m: c_ulong = 1 << (x.ilog2() & !1);
             while m != 0 {
-                let b = y + m;
+                let b = y.wrapping_add(m);
                 y >>= 1;
                 if x >= b {
-                    x -= b;
-                    y += m;
+                    x = x.wrapping_sub(b);
+                    y = y.wrapping_add(m);
                 }
                 m >>= 2;
             }

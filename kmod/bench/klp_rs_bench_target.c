@@ -12,16 +12,13 @@
  * N * int_sqrt(KLP_RS_BENCH_X) whatever replaces int_sqrt.
  *
  * klp_rs_bench_fn_00() .. klp_rs_bench_fn_99(): what the transition
- * latency patches replace. With `load=1`, one kernel thread per CPU calls
- * all of them in a tight loop (sleeping briefly every 1024 rounds, where a
- * transition can switch it).
+ * latency patches replace. Each read of /proc/klp_rs_bench_fns calls all of
+ * them: the bench's load is one shell per CPU reading it in a tight loop
+ * (a task the transition switches on its way back to user space).
  */
 
-#include <linux/cpu.h>
-#include <linux/delay.h>
 #include <linux/irqflags.h>
 #include <linux/kstrtox.h>
-#include <linux/kthread.h>
 #include <linux/math.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -31,10 +28,6 @@
 
 /* A few rounds of int_sqrt's loop: 1000 = 0b1111101000, 5 rounds. */
 #define KLP_RS_BENCH_X 1000UL
-
-static bool load;
-module_param(load, bool, 0444);
-MODULE_PARM_DESC(load, "Call the latency functions on every CPU in a tight loop");
 
 static DEFINE_MUTEX(klp_rs_bench_lock);
 static unsigned long last_calls, last_sum;
@@ -67,20 +60,14 @@ static int (*const klp_rs_bench_fns[])(void) = {
 	KLP_RS_BENCH_REFS(9)
 };
 
-static struct task_struct *callers[NR_CPUS];
-
-static int klp_rs_bench_caller(void *unused)
+static int klp_rs_bench_fns_show(struct seq_file *m, void *v)
 {
-	unsigned long n = 0;
 	unsigned int i;
+	int sum = 0;
 
-	set_user_nice(current, MAX_NICE);
-	while (!kthread_should_stop()) {
-		for (i = 0; i < ARRAY_SIZE(klp_rs_bench_fns); i++)
-			klp_rs_bench_fns[i]();
-		if (++n % 1024 == 0)
-			usleep_range(200, 400);
-	}
+	for (i = 0; i < ARRAY_SIZE(klp_rs_bench_fns); i++)
+		sum += klp_rs_bench_fns[i]();
+	seq_printf(m, "%d\n", sum);
 	return 0;
 }
 
@@ -130,45 +117,21 @@ static const struct proc_ops klp_rs_bench_call_ops = {
 	.proc_release = single_release,
 };
 
-static void klp_rs_bench_stop(void)
-{
-	unsigned int cpu;
-
-	for_each_possible_cpu(cpu) {
-		if (callers[cpu])
-			kthread_stop(callers[cpu]);
-		callers[cpu] = NULL;
-	}
-	remove_proc_entry("klp_rs_bench_call", NULL);
-}
-
 static int __init klp_rs_bench_init(void)
 {
-	unsigned int cpu;
-
 	if (!proc_create("klp_rs_bench_call", 0644, NULL, &klp_rs_bench_call_ops))
 		return -ENOMEM;
-	if (!load)
-		return 0;
-	cpus_read_lock();
-	for_each_online_cpu(cpu) {
-		struct task_struct *t = kthread_run_on_cpu(klp_rs_bench_caller, NULL, cpu,
-							   "klp_rs_bench/%u");
-
-		if (IS_ERR(t)) {
-			cpus_read_unlock();
-			klp_rs_bench_stop();
-			return PTR_ERR(t);
-		}
-		callers[cpu] = t;
+	if (!proc_create_single("klp_rs_bench_fns", 0444, NULL, klp_rs_bench_fns_show)) {
+		remove_proc_entry("klp_rs_bench_call", NULL);
+		return -ENOMEM;
 	}
-	cpus_read_unlock();
 	return 0;
 }
 
 static void __exit klp_rs_bench_exit(void)
 {
-	klp_rs_bench_stop();
+	remove_proc_entry("klp_rs_bench_fns", NULL);
+	remove_proc_entry("klp_rs_bench_call", NULL);
 }
 
 module_init(klp_rs_bench_init);

@@ -26,7 +26,8 @@ const DEFAULT_TIMEOUT_SECS: u64 = 180;
 /// up to 60 s at each step before it gives up, its report worth waiting for.
 const LONG_TIMEOUT_SECS: u64 = 600;
 /// The `stress` suite: 200 transitions, each a second or more (the kernel
-/// retries an unfinished transition every second).
+/// retries an unfinished transition every second); `bench-transition`:
+/// fewer, but under `-icount` a busy guest second is 10^9 instructions.
 const STRESS_TIMEOUT_SECS: u64 = 1500;
 /// vCPUs of every guest.
 pub const GUEST_CPUS: u32 = 2;
@@ -35,7 +36,7 @@ const KVM_PROBE_SECS: u64 = 20;
 
 /// How long a guest running `suite` may take before it is killed, in seconds.
 pub fn suite_timeout(suite: &str) -> u64 {
-    if suite == "stress" {
+    if suite == "stress" || suite == "bench-transition" {
         return STRESS_TIMEOUT_SECS;
     }
     if suite.starts_with("selftests") || suite == "klp" || suite == crate::corpus::SUITE {

@@ -2,8 +2,8 @@
 # the kernel's "enabling patch" (klp_enable_patch(), before the functions'
 # ftrace handlers are registered) to its "patching complete",
 # for a patch of 1, 10 and 100 functions replacing a patch of one, with the
-# CPUs idle and with one kernel thread per CPU calling all the patched
-# functions in a tight loop (klp_rs_bench_target load=1). Prints one line
+# CPUs idle and with one shell per CPU calling all the patched functions in
+# a tight loop (reading /proc/klp_rs_bench_fns). Prints one line
 # per transition: "bench-transition LOAD FUNCTIONS MICROSECONDS". Under
 # QEMU's -icount a guest microsecond is a thousand instructions.
 . /scenarios/ktap.sh
@@ -11,6 +11,8 @@
 lp=/sys/kernel/livepatch
 klog=/tmp/bench-transition-klog
 results=/tmp/bench-transition
+stop=/tmp/bench-transition-stop
+cpus=$(grep -c '^processor' /proc/cpuinfo)
 
 # replace N: the base patch loaded, then the patch of N functions replacing
 # it; both transitions complete; then the replaced base unloaded, the patch
@@ -27,14 +29,26 @@ replace() {
 		rmmod "klp_rs_bench_lat_$1"
 }
 
-# series LOAD REPS: the target loaded (LOAD: idle or loaded), REPS replaces
-# of 1, 10 and 100 functions, their times from the kernel's timestamps, the
-# target unloaded.
+# callers: one shell per CPU calling the patched functions in a tight loop
+# (through /proc/klp_rs_bench_fns) until $stop exists. (Their results are
+# the stress suite's concern; here they are load.)
+callers() {
+	rm -f $stop
+	i=0
+	while [ $i -lt "$cpus" ]; do
+		sh -c 'while [ ! -e "$1" ]; do read -r v < /proc/klp_rs_bench_fns || exit 1; done' \
+			caller $stop > /dev/null 2>&1 &
+		i=$((i + 1))
+	done
+}
+
+# series LOAD REPS: the target loaded (LOAD: idle, or loaded with the
+# callers running), REPS replaces of 1, 10 and 100 functions, their times
+# from the kernel's timestamps, the callers stopped, the target unloaded.
 series() {
-	param=0
-	[ "$1" = loaded ] && param=1
 	dmesg -c >> $klog
-	insmod /lib/klp/klp_rs_bench_target.ko load=$param || return 1
+	insmod /lib/klp/klp_rs_bench_target.ko || return 1
+	[ "$1" = loaded ] && callers
 	for n in 1 10 100; do
 		r=0
 		while [ $r -lt "$2" ]; do
@@ -42,6 +56,8 @@ series() {
 			r=$((r + 1))
 		done
 	done
+	touch $stop
+	wait
 	rmmod klp_rs_bench_target || return 1
 	dmesg -c > $klog.$1
 	cat $klog.$1 >> $klog
@@ -73,6 +89,6 @@ check "kernel timestamps and the transitions' debug lines on" sh -c \
 	echo 'file kernel/livepatch/transition.c +p' > /proc/dynamic_debug/control &&
 	echo 5 > /proc/sys/kernel/printk"
 check "idle: 5 replaces of 1, 10 and 100 functions" series idle 5
-check "loaded: 3 replaces of 1, 10 and 100 functions" series loaded 3
+check "loaded (a caller per CPU): 3 replaces of 1, 10 and 100 functions" series loaded 3
 check "kernel log: no WARNING, BUG or Oops" healthy_log
 cat $results
