@@ -2,7 +2,10 @@
 
 //! The Rust livepatch of `cargo xtask bench patched-call`: `int_sqrt()`
 //! replaced by its fixed version (`kmod/bench/int_sqrt.patch`), written in
-//! Rust as a patch author would.
+//! Rust as a patch author would. C's `unsigned long` arithmetic wraps, so
+//! its faithful translation is `wrapping_*`: with `+` and `-` (checked, as
+//! `CONFIG_RUST_OVERFLOW_CHECKS` builds them) the loop pays a check per
+//! round (see README, "What a live patch costs").
 
 #[path = "../livepatch/mod.rs"]
 pub mod livepatch;

@@ -6,10 +6,11 @@
 //! update in at most 60 s and 2 GB).
 //!
 //! Without OLD and NEW, the images are Debian's amd64 debug images of two
-//! successive stable kernels from trixie-backports (`linux-image-7.2.11+
-//! deb13-amd64-dbg` and `7.2.12`, else the newest two of one series, said
-//! so), downloaded through the project's apt configuration once, with only
-//! `vmlinux` and the modules extracted into the cache (about 7.6 GB each).
+//! successive stable kernels from trixie-backports
+//! (`linux-image-7.2.11+deb13-amd64-dbg` and its 7.2.12 twin, else the
+//! newest two of one series, said so), downloaded through the project's apt
+//! configuration once, with only `vmlinux` and the modules extracted into
+//! the cache (about 7.6 GB each).
 //! Their `.ko` files are whole modules, code and DWARF (the same `.text`
 //! and build id as the signed, debug-stripped ones of `linux-modules-*`),
 //! not `objcopy --only-keep-debug` files: nothing else is needed. Were they
@@ -95,7 +96,10 @@ impl UpdateBench {
         let rows = [
             measure(
                 cache,
-                &format!("verdict, {threads} threads"),
+                &format!(
+                    "verdict, {threads} thread{}",
+                    if threads == 1 { "" } else { "s" }
+                ),
                 "update",
                 &xtask,
                 &[diff, &old, &new],

@@ -95,6 +95,13 @@ impl DiffCmd {
     /// The verdict on the update from the image in `old` to the one in
     /// `new`.
     fn update(&self) -> Result<()> {
+        if !(self.old.is_dir() && self.new.is_dir()) {
+            bail!(
+                "`{}` and `{}`: give two files (builds of one object) or two directories (kernel images)",
+                self.old.display(),
+                self.new.display()
+            );
+        }
         if self.emit_skeleton.is_some() {
             bail!("--emit-skeleton takes two files, not two directories");
         }

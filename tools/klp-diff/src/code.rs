@@ -20,7 +20,95 @@ pub(crate) enum Outcome {
     Same,
     /// Only line numbers differ.
     LineOnly,
+    /// Only the kernel release named differs (see [`Releases`]).
+    ReleaseOnly,
     Changed,
+}
+
+/// The kernel versions two builds name (`7.2.11` and `7.2.12`): a string
+/// that differs only by them (`UTS_RELEASE`, a build path, Debian's package
+/// version), or code or data holding the old one where the other holds the
+/// new one, at the same place (a version string's bytes as immediates,
+/// `LINUX_VERSION_CODE`), is not a change of the code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Releases {
+    old: Vec<u8>,
+    new: Vec<u8>,
+    /// `LINUX_VERSION_CODE` of each, as stored in a 32-bit field.
+    old_code: [u8; 4],
+    new_code: [u8; 4],
+}
+
+impl Releases {
+    /// The versions of two releases (`7.2.11+deb13-amd64`): their leading
+    /// dotted numbers. `None` if either has none, or they are the same.
+    pub(crate) fn new(old: &[u8], new: &[u8], little_endian: bool) -> Option<Self> {
+        let version = |r: &[u8]| -> Option<(Vec<u8>, u32)> {
+            let end = r
+                .iter()
+                .position(|c| !(c.is_ascii_digit() || *c == b'.'))
+                .unwrap_or(r.len());
+            let v = r[..end].strip_suffix(b".").unwrap_or(&r[..end]);
+            let mut parts = std::str::from_utf8(v).ok()?.split('.');
+            let mut next = || parts.next().and_then(|p| p.parse::<u32>().ok());
+            let (a, b, c) = (next()?, next()?, next().unwrap_or(0));
+            Some((v.to_vec(), (a << 16) + (b << 8) + c.min(255)))
+        };
+        let ((old, oc), (new, nc)) = (version(old)?, version(new)?);
+        let bytes = |c: u32| {
+            if little_endian {
+                c.to_le_bytes()
+            } else {
+                c.to_be_bytes()
+            }
+        };
+        (old != new).then(|| Self {
+            old,
+            new,
+            old_code: bytes(oc),
+            new_code: bytes(nc),
+        })
+    }
+
+    /// Whether `a` with every old version in it replaced by the new one is
+    /// `b`.
+    fn same_str(&self, a: &[u8], b: &[u8]) -> bool {
+        let mut out = Vec::with_capacity(b.len());
+        let mut rest = a;
+        while !rest.is_empty() {
+            if rest.starts_with(&self.old) {
+                out.extend_from_slice(&self.new);
+                rest = &rest[self.old.len()..];
+            } else {
+                out.push(rest[0]);
+                rest = &rest[1..];
+            }
+        }
+        out == b
+    }
+
+    /// Whether every byte that differs in `run` of `ob` and `nb` (the
+    /// masked `mo` and `mn`) is part of the old version (or version code)
+    /// in `ob` where `nb` holds the new one.
+    fn explain(&self, ob: &[u8], nb: &[u8], mo: &[u8], mn: &[u8], run: (usize, usize)) -> bool {
+        let mut covered = vec![false; run.1 - run.0];
+        let mut mark = |old: &[u8], new: &[u8]| {
+            if old.len() != new.len() {
+                return;
+            }
+            let first = run.0.saturating_sub(old.len() - 1);
+            for p in first..run.1 {
+                if ob.get(p..p + old.len()) == Some(old) && nb.get(p..p + new.len()) == Some(new) {
+                    for i in p.max(run.0)..(p + old.len()).min(run.1) {
+                        covered[i - run.0] = true;
+                    }
+                }
+            }
+        };
+        mark(&self.old, &self.new);
+        mark(&self.old_code, &self.new_code);
+        (run.0..run.1).all(|i| mo[i] == mn[i] || covered[i - run.0])
+    }
 }
 
 /// What a relocation or an address points to, comparable across files.
@@ -42,17 +130,23 @@ enum Target<'a> {
 }
 
 /// Whether `a` (in `ab`) and `b` (in `bb`) are the same place.
-fn same_target(ab: &Binary<'_>, a: &Target<'_>, bb: &Binary<'_>, b: &Target<'_>) -> bool {
+fn same_target(
+    ab: &Binary<'_>,
+    a: &Target<'_>,
+    bb: &Binary<'_>,
+    b: &Target<'_>,
+    rel: Option<&Releases>,
+) -> bool {
     use Target::*;
     match (a, b) {
         (Sym(a, x), Sym(b, y)) | (Near(a, x), Near(b, y)) => a == b && x == y,
-        (Str(a), Str(b)) => a == b,
+        (Str(a), Str(b)) => a == b || rel.is_some_and(|r| r.same_str(a, b)),
         // A ppc64le TOC entry is the address it holds: the same slot may
         // hold another address (a changed string literal), another slot
         // the same one.
         (Data(a, _, sa, ta), Data(b, _, sb, tb)) if *a == b".toc" || *b == b".toc" => {
             match (toc_entry(ab, *sa, *ta), toc_entry(bb, *sb, *tb)) {
-                (Some(x), Some(y)) => same_target(ab, &x, bb, &y),
+                (Some(x), Some(y)) => same_target(ab, &x, bb, &y, rel),
                 _ => false,
             }
         }
@@ -339,10 +433,20 @@ impl<'a> Side<'_, 'a> {
 }
 
 /// Compares one symbol in the two files. `line_delta` is how many lines
-/// the function moved in its source file, if known.
-pub(crate) fn compare(old: Side<'_, '_>, new: Side<'_, '_>, line_delta: Option<i64>) -> Outcome {
-    match compare_bytes(old, new, line_delta) {
-        Outcome::Changed if same_but_padding(old, new) => Outcome::Same,
+/// the function moved in its source file, if known; `rel` the kernel
+/// versions the files name, if differences in them are to be ignored.
+pub(crate) fn compare(
+    old: Side<'_, '_>,
+    new: Side<'_, '_>,
+    line_delta: Option<i64>,
+    rel: Option<&Releases>,
+) -> Outcome {
+    match compare_bytes(old, new, line_delta, None) {
+        Outcome::Changed if same_but_padding(old, new, None) => Outcome::Same,
+        Outcome::Changed if rel.is_some() => match compare_bytes(old, new, line_delta, rel) {
+            Outcome::Changed if !same_but_padding(old, new, rel) => Outcome::Changed,
+            _ => Outcome::ReleaseOnly,
+        },
         verdict => verdict,
     }
 }
@@ -350,7 +454,7 @@ pub(crate) fn compare(old: Side<'_, '_>, new: Side<'_, '_>, line_delta: Option<i
 /// An x86-64 function whose code is the same but for alignment NOPs
 /// (`x86::same_but_padding`); its relocations pair by order, each with the
 /// same type and target.
-fn same_but_padding(old: Side<'_, '_>, new: Side<'_, '_>) -> bool {
+fn same_but_padding(old: Side<'_, '_>, new: Side<'_, '_>, rel: Option<&Releases>) -> bool {
     if old.bin.arch != Arch::X86_64 || old.sym.kind != SymKind::Func {
         return false;
     }
@@ -366,6 +470,7 @@ fn same_but_padding(old: Side<'_, '_>, new: Side<'_, '_>) -> bool {
                     &reloc_target(old.bin, a),
                     new.bin,
                     &reloc_target(new.bin, b),
+                    rel,
                 )
         });
     let code = |side: Side<'_, '_>, bytes, relocs: &[Reloc]| crate::x86::Code {
@@ -382,6 +487,7 @@ fn same_but_padding(old: Side<'_, '_>, new: Side<'_, '_>) -> bool {
             &addr_target(old.bin, a, 0),
             new.bin,
             &addr_target(new.bin, b, 0),
+            rel,
         )
     };
     let same_insn = |a: u64, b: u64| {
@@ -406,7 +512,14 @@ fn same_but_padding(old: Side<'_, '_>, new: Side<'_, '_>) -> bool {
         )
 }
 
-fn compare_bytes(old: Side<'_, '_>, new: Side<'_, '_>, line_delta: Option<i64>) -> Outcome {
+/// Compares the bytes and relocations of one symbol; with `rel`, also
+/// explains differences by the kernel versions (but says `Same` for them).
+fn compare_bytes(
+    old: Side<'_, '_>,
+    new: Side<'_, '_>,
+    line_delta: Option<i64>,
+    rel: Option<&Releases>,
+) -> Outcome {
     if old.sym.size != new.sym.size {
         return Outcome::Changed;
     }
@@ -423,6 +536,7 @@ fn compare_bytes(old: Side<'_, '_>, new: Side<'_, '_>, line_delta: Option<i64>) 
                 &reloc_target(old.bin, a),
                 new.bin,
                 &reloc_target(new.bin, b),
+                rel,
             )
         {
             return Outcome::Changed;
@@ -457,7 +571,9 @@ fn compare_bytes(old: Side<'_, '_>, new: Side<'_, '_>, line_delta: Option<i64>) 
             i += 1;
         }
         let run = (start, i);
-        if explain_address(arch, old, new, ob, nb, run) {
+        if explain_address(arch, old, new, ob, nb, run, rel)
+            || rel.is_some_and(|r| r.explain(ob, nb, &mo, &mn, run))
+        {
             continue;
         }
         match line_delta {
@@ -500,13 +616,14 @@ fn explain_address(
     ob: &[u8],
     nb: &[u8],
     run: (usize, usize),
+    rel: Option<&Releases>,
 ) -> bool {
     let little = old.bin.little_endian;
     let (po, pn) = (old.sym.addr, new.sym.addr);
     let same = |to: u64, tn: u64, slack: u64| {
         let a = addr_target(old.bin, to, slack);
         !matches!(a, Target::Abs(_))
-            && same_target(old.bin, &a, new.bin, &addr_target(new.bin, tn, slack))
+            && same_target(old.bin, &a, new.bin, &addr_target(new.bin, tn, slack), rel)
     };
     let word = |b: &[u8], s: usize, len: usize| read_uint(&b[s..s + len], little);
     let abs64 = |align: usize| {
@@ -798,5 +915,24 @@ mod tests {
         assert_eq!(windows((5, 7), 4, 4, 100).collect::<Vec<_>>(), [4]);
         assert_eq!(windows((5, 7), 4, 1, 8).collect::<Vec<_>>(), [3, 4]);
         assert_eq!(sext(0xffff_fffc, 32), -4);
+    }
+
+    #[test]
+    fn only_the_kernel_version_differs() {
+        use super::Releases;
+        assert_eq!(Releases::new(b"7.2.11+deb13-amd64", b"7.2.11", true), None);
+        assert_eq!(Releases::new(b"", b"7.2.11", true), None);
+        let r = Releases::new(b"7.2.9+deb13-amd64", b"7.2.10+deb13-amd64", true).unwrap();
+        assert!(r.same_str(b"Linux 7.2.9 (7.2.9-1)", b"Linux 7.2.10 (7.2.10-1)"));
+        assert!(!r.same_str(b"Linux 7.2.9", b"Linux 7.2.9"));
+        let r = Releases::new(b"7.2.11+deb13-amd64", b"7.2.12+deb13-amd64", true).unwrap();
+        // `mov $0x7020b, %eax` and `movabs $"7.2.11+d", %rax`.
+        let (o, n) = (b"\xb8\x0b\x02\x07\x00\xc3", b"\xb8\x0c\x02\x07\x00\xc3");
+        assert!(r.explain(o, n, o, n, (1, 2)));
+        let (o, n) = (b"\x48\xb8\x37.2.11+d", b"\x48\xb8\x37.2.12+d");
+        assert!(r.explain(o, n, o, n, (7, 8)));
+        // Any other constant is a change.
+        let (o, n) = (b"\xb8\x0b\x00\x00\x00\xc3", b"\xb8\x0c\x00\x00\x00\xc3");
+        assert!(!r.explain(o, n, o, n, (1, 2)));
     }
 }

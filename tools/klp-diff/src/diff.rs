@@ -2,7 +2,7 @@
 
 use crate::{
     bugs::bug_lines,
-    code::{base_name, compare, Outcome, Side as CodeSide},
+    code::{base_name, compare, Outcome, Releases, Side as CodeSide},
     detail::{TypeDesc, UnitView},
     dwarf::{summarize, Dwarf, Summary, TypeDef, TypeKind},
     elf::{Binary, Sym, SymKind},
@@ -28,6 +28,11 @@ pub struct Options {
     /// Symbols exported elsewhere in the target kernel (from its
     /// `Module.symvers`), for [`Report::replacements`] of objects.
     pub exports: BTreeSet<String>,
+    /// Take code and data that differ only in the kernel version the two
+    /// builds name (a module's `vermagic`, a vmlinux's `linux_banner`:
+    /// `UTS_RELEASE` strings, `LINUX_VERSION_CODE`) as unchanged, and list
+    /// such functions in [`Report::release_only_functions`].
+    pub ignore_release: bool,
 }
 
 impl Default for Options {
@@ -36,6 +41,7 @@ impl Default for Options {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             describe: false,
             exports: BTreeSet::new(),
+            ignore_release: false,
         }
     }
 }
@@ -63,7 +69,7 @@ impl Item<'_> {
 /// Prefixes of symbols that are not functions or variables of their own:
 /// BTF type ids, which every build renumbers (`resolve_btfids`), and the
 /// padding before functions (call depth tracking, kCFI).
-const NOT_ITEMS: &[&[u8]] = &[b"__BTF_ID__", b"__pfx_", b"__cfi_"];
+pub(crate) const NOT_ITEMS: &[&[u8]] = &[b"__BTF_ID__", b"__pfx_", b"__cfi_"];
 
 fn items<'b>(bin: &'b Binary<'_>, sum: &Summary<'b>, kind: SymKind) -> Vec<Item<'b>> {
     let mut v: Vec<Item<'b>> = bin
@@ -150,15 +156,19 @@ fn unpatchable_reason(bin: &Binary<'_>, s: &Sym<'_>) -> Option<String> {
         return Some(format!("in `{}`: freed after boot", text(section.name)));
     }
     if let Some(at) = s.name.windows(5).position(|w| w == b".cold") {
-        let parent = text(&s.name[..at]);
-        return Some(format!(
-            "a cold part split out of `{parent}`, not an entry point: replacing `{parent}` replaces it"
-        ));
+        return Some(cold_part_reason(&text(&s.name[..at])));
     }
     if !has_ftrace_site(bin, s) {
         return Some("no ftrace call site (notrace, noinstr, or built without -pg)".into());
     }
     None
+}
+
+/// Why a cold part (`parent.cold`) of `parent` cannot be replaced on its own.
+pub(crate) fn cold_part_reason(parent: &str) -> String {
+    format!(
+        "a cold part split out of `{parent}`, not an entry point: replacing `{parent}` replaces it"
+    )
 }
 
 /// An ftrace site in the function's first 32 bytes, or in the 16 bytes
@@ -283,6 +293,7 @@ fn changed_inlines(ob: &Binary<'_>, old: &Copies, nb: &Binary<'_>, new: &Copies)
                 CodeSide { bin: ob, sym: &sa },
                 CodeSide { bin: nb, sym: &sb },
                 None,
+                None,
             );
             verdict != Outcome::Changed
         })
@@ -314,6 +325,14 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
         });
     }
     let threads = opts.threads.max(1);
+    let releases = match (
+        opts.ignore_release,
+        old.kernel_release(),
+        new.kernel_release(),
+    ) {
+        (true, Some(o), Some(n)) => Releases::new(o, n, old.little_endian),
+        _ => None,
+    };
     let (od, nd) = (Dwarf::new(old)?, Dwarf::new(new)?);
     let [os, ns] = summarize([&od, &nd], threads)?;
     let (o, n) = if threads > 1 {
@@ -348,7 +367,12 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
             }
             _ => None,
         };
-        Ok::<_, Error>(compare(o.code_side(a), n.code_side(b), line_delta))
+        Ok::<_, Error>(compare(
+            o.code_side(a),
+            n.code_side(b),
+            line_delta,
+            releases.as_ref(),
+        ))
     })?;
     // Code that did not change may still have BUG/WARN sites whose line
     // numbers did.
@@ -364,6 +388,7 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
         match outcome {
             Outcome::Same => {}
             Outcome::LineOnly => report.line_only_functions.push(n.func_ref(&pair.1)),
+            Outcome::ReleaseOnly => report.release_only_functions.push(n.func_ref(&pair.1)),
             Outcome::Changed => changed.push(*pair),
         }
     }
@@ -514,10 +539,15 @@ pub fn diff(old: &Binary<'_>, new: &Binary<'_>, opts: &Options) -> Result<Report
     }
     let var_outcomes = pool::map(threads, var_pairs.len(), |i| {
         let (a, b) = &var_pairs[i];
-        Ok::<_, Error>(compare(o.code_side(a), n.code_side(b), None))
+        Ok::<_, Error>(compare(
+            o.code_side(a),
+            n.code_side(b),
+            None,
+            releases.as_ref(),
+        ))
     })?;
     for ((a, b), outcome) in var_pairs.iter().zip(var_outcomes) {
-        if outcome == Outcome::Same {
+        if matches!(outcome, Outcome::Same | Outcome::ReleaseOnly) {
             continue;
         }
         let (so, sn) = (

@@ -63,6 +63,26 @@ pub enum Error {
         offset: u64,
         message: String,
     },
+    /// A directory of a kernel image holds no `vmlinux` and no module.
+    #[error("`{dir}`: no vmlinux and no module (.ko) in it")]
+    NoObjects { dir: PathBuf },
+    /// A module of a kernel image is compressed.
+    #[error("`{path}` is compressed: decompress the image's modules first (`{command}`)")]
+    Compressed { path: PathBuf, command: String },
+    /// Two files of a directory are the same object of a kernel image
+    /// (two `vmlinux` equally near the top, or one module under two
+    /// `lib/modules/<release>/`).
+    #[error("`{first}` and `{second}` are both `{name}`: two kernel images in one directory; give the directory of one")]
+    TwoImages {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    /// An object has code sections without contents: a file of debug
+    /// information only (`objcopy --only-keep-debug`), whose code cannot be
+    /// compared.
+    #[error("`{file}`: section `{section}` has no contents (NOBITS): a debug-only file (`objcopy --only-keep-debug`); give the object with its code and DWARF (`eu-unstrip` joins the two)")]
+    NoCode { file: String, section: String },
 }
 
 /// The result type of the engine.

@@ -9,6 +9,12 @@
 //! read one unit at a time on several threads; the report does not depend on
 //! the number of threads.
 //!
+//! Two whole kernel images (a `vmlinux` and its modules each, found by
+//! [`Image::scan`]) are compared object by object by [`compare_images`],
+//! into one [`Verdict`]: which changed functions a live patch can replace,
+//! which it cannot and why, and the shares of both (`update.rs` says what
+//! counts).
+//!
 //! # Examples
 //!
 //! ```no_run
@@ -34,6 +40,7 @@ mod hash;
 mod merge;
 mod pool;
 mod report;
+mod update;
 mod x86;
 
 pub use diff::{diff, Options};
@@ -44,4 +51,8 @@ pub use facts::{
 };
 pub use report::{
     ChangedData, ChangedFunction, ChangedType, FunctionRef, InlineCaller, Report, Unpatchable,
+};
+pub use update::{
+    compare_images, share, FunctionVerdict, Image, ObjectVerdict, Presence, Totals, TypeVerdict,
+    VariableVerdict, Verdict,
 };

@@ -94,6 +94,10 @@ pub struct Report {
     pub changed_functions: Vec<ChangedFunction>,
     /// Functions whose code differs only in line numbers.
     pub line_only_functions: Vec<FunctionRef>,
+    /// Functions whose code differs only in the kernel version it names
+    /// (with `Options::ignore_release`); not part of the text or JSON
+    /// report.
+    pub release_only_functions: Vec<FunctionRef>,
     pub new_functions: Vec<FunctionRef>,
     pub removed_functions: Vec<FunctionRef>,
     pub inline_callers: Vec<InlineCaller>,
@@ -304,14 +308,14 @@ impl Report {
 }
 
 /// A small JSON writer: two-space indentation, keys in the order written.
-struct Json<'w, W: Write> {
-    w: &'w mut W,
+pub(crate) struct Json<'w, W: Write> {
+    pub(crate) w: &'w mut W,
     /// Per open container: whether something was written in it yet.
     first: Vec<bool>,
 }
 
 impl<'w, W: Write> Json<'w, W> {
-    fn new(w: &'w mut W) -> Self {
+    pub(crate) fn new(w: &'w mut W) -> Self {
         Self {
             w,
             first: Vec::new(),
@@ -338,13 +342,13 @@ impl<'w, W: Write> Json<'w, W> {
         Ok(())
     }
 
-    fn open(&mut self, c: char) -> io::Result<()> {
+    pub(crate) fn open(&mut self, c: char) -> io::Result<()> {
         write!(self.w, "{c}")?;
         self.first.push(true);
         Ok(())
     }
 
-    fn close(&mut self, c: char) -> io::Result<()> {
+    pub(crate) fn close(&mut self, c: char) -> io::Result<()> {
         let empty = self.first.pop().unwrap_or(true);
         if !empty {
             self.indent()?;
@@ -352,21 +356,21 @@ impl<'w, W: Write> Json<'w, W> {
         write!(self.w, "{c}")
     }
 
-    fn key(&mut self, k: &str) -> io::Result<()> {
+    pub(crate) fn key(&mut self, k: &str) -> io::Result<()> {
         self.item()?;
         self.string(k)?;
         self.w.write_all(b": ")
     }
 
-    fn raw(&mut self, s: &str) -> io::Result<()> {
+    pub(crate) fn raw(&mut self, s: &str) -> io::Result<()> {
         self.w.write_all(s.as_bytes())
     }
 
-    fn num(&mut self, n: u64) -> io::Result<()> {
+    pub(crate) fn num(&mut self, n: u64) -> io::Result<()> {
         self.raw(&n.to_string())
     }
 
-    fn opt_num(&mut self, n: Option<u64>) -> io::Result<()> {
+    pub(crate) fn opt_num(&mut self, n: Option<u64>) -> io::Result<()> {
         match n {
             Some(n) => self.num(n),
             None => self.raw("null"),
@@ -388,11 +392,11 @@ impl<'w, W: Write> Json<'w, W> {
         self.w.write_all(b"\"")
     }
 
-    fn str(&mut self, s: &str) -> io::Result<()> {
+    pub(crate) fn str(&mut self, s: &str) -> io::Result<()> {
         self.string(s)
     }
 
-    fn strs(&mut self, items: &[String]) -> io::Result<()> {
+    pub(crate) fn strs(&mut self, items: &[String]) -> io::Result<()> {
         self.w.write_all(b"[")?;
         for (i, s) in items.iter().enumerate() {
             if i > 0 {
@@ -403,7 +407,7 @@ impl<'w, W: Write> Json<'w, W> {
         self.w.write_all(b"]")
     }
 
-    fn func(&mut self, f: &FunctionRef) -> io::Result<()> {
+    pub(crate) fn func(&mut self, f: &FunctionRef) -> io::Result<()> {
         self.key("name")?;
         self.str(&f.name)?;
         self.key("file")?;
@@ -413,7 +417,7 @@ impl<'w, W: Write> Json<'w, W> {
     }
 
     /// A list of objects, each written by `each` as key/value pairs.
-    fn list<T>(
+    pub(crate) fn list<T>(
         &mut self,
         items: &[T],
         mut each: impl FnMut(&mut Self, &T) -> io::Result<()>,
