@@ -32,6 +32,12 @@ pub struct GuestBench {
     /// The guest's arch, or `all`.
     #[arg(long, default_value = "x86_64")]
     arch: String,
+    /// Seconds before a guest is killed [default: 180 for `patched-call`,
+    /// 1500 for `transition`]: under `-icount` a guest second of a busy
+    /// guest is 10^9 instructions, which an emulated arch on a loaded host
+    /// may take 30 s or more to run.
+    #[arg(long)]
+    timeout: Option<u64>,
 }
 
 impl GuestBench {
@@ -47,7 +53,7 @@ impl GuestBench {
     pub fn patched_call(self, cache: &Cache) -> Result<()> {
         let mut rows = Vec::new();
         for arch in self.arches()? {
-            let (log, clock) = run(cache, arch, "bench-call", true)?;
+            let (log, clock) = run(cache, arch, "bench-call", true, self.timeout)?;
             let calls = bench_tables::Calls::parse(&log)?;
             println!("{}", calls.arch_table(arch, clock));
             rows.push((arch, calls, clock));
@@ -60,7 +66,7 @@ impl GuestBench {
     pub fn transition(self, cache: &Cache) -> Result<()> {
         let mut rows = Vec::new();
         for arch in self.arches()? {
-            let (log, clock) = run(cache, arch, "bench-transition", false)?;
+            let (log, clock) = run(cache, arch, "bench-transition", false, self.timeout)?;
             rows.push((arch, bench_tables::Transitions::parse(&log)?, clock));
         }
         println!("{}", bench_tables::transitions_table(&rows));
@@ -77,6 +83,7 @@ fn run(
     arch: Arch,
     suite: &str,
     generated: bool,
+    timeout: Option<u64>,
 ) -> Result<(String, bench_tables::Clock)> {
     let tc = setup::ensure(cache, false)?;
     let kernel = corpus::kernel(cache, &tc, arch)?;
@@ -101,7 +108,8 @@ fn run(
             bench_tables::Clock::Wall
         }
     };
-    let outcome = guest.run_suite(cache, suite, qemu::Accel::Tcg, qemu::suite_timeout(suite))?;
+    let timeout = timeout.unwrap_or_else(|| qemu::suite_timeout(suite));
+    let outcome = guest.run_suite(cache, suite, qemu::Accel::Tcg, timeout)?;
     outcome.check()?;
     let log = std::fs::read_to_string(&outcome.log)
         .with_context(|| format!("cannot read `{}`", outcome.log.display()))?;
