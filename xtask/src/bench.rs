@@ -333,6 +333,17 @@ fn ddbug(cache: &Cache) -> Result<PathBuf> {
 /// Two successive Debian kernel debug images of the newest kernel series
 /// that has two in trixie-backports; returns their vmlinux files.
 fn debian_pair(cache: &Cache) -> Result<(PathBuf, PathBuf)> {
+    let (apt, list) = debug_images(cache)?;
+    let pair = newest_pair(&list)?;
+    Ok((
+        vmlinux(cache, &apt, &pair[0])?,
+        vmlinux(cache, &apt, &pair[1])?,
+    ))
+}
+
+/// The project's apt configuration, and the amd64 kernel debug images
+/// trixie-backports lists (`apt-cache search` lines).
+fn debug_images(cache: &Cache) -> Result<(AptConfig, String)> {
     let apt = AptConfig::create(cache)?;
     run::logged(
         "updating the package lists of trixie-backports",
@@ -344,7 +355,12 @@ fn debian_pair(cache: &Cache) -> Result<(PathBuf, PathBuf)> {
         "--names-only",
         r"^linux-image-[0-9.]+.deb[0-9]+-amd64-dbg$",
     ]))?;
-    let mut images: Vec<(Vec<u32>, String)> = list
+    Ok((apt, list))
+}
+
+/// The newest two successive debug images of one kernel series in `list`.
+fn newest_pair(list: &str) -> Result<[String; 2]> {
+    let mut images: Vec<(Vec<u32>, &str)> = list
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .filter_map(|name| {
@@ -355,7 +371,7 @@ fn debian_pair(cache: &Cache) -> Result<(PathBuf, PathBuf)> {
                 .split('.')
                 .map(|n| n.parse().ok())
                 .collect::<Option<Vec<u32>>>()?;
-            (version.len() == 3).then(|| (version, name.to_string()))
+            (version.len() == 3).then_some((version, name))
         })
         .collect();
     images.sort();
@@ -366,10 +382,7 @@ fn debian_pair(cache: &Cache) -> Result<(PathBuf, PathBuf)> {
         .with_context(|| {
             format!("trixie-backports has no two debug images of one kernel series:\n{list}")
         })?;
-    Ok((
-        vmlinux(cache, &apt, &pair[0].1)?,
-        vmlinux(cache, &apt, &pair[1].1)?,
-    ))
+    Ok([pair[0].1.to_string(), pair[1].1.to_string()])
 }
 
 /// The vmlinux of a debug image package, downloaded and extracted once

@@ -196,17 +196,7 @@ fn debian_images(cache: &Cache) -> Result<(PathBuf, PathBuf)> {
     if PACKAGES.iter().all(|p| dir(p).join(EXTRACTED).is_file()) {
         return Ok((dir(PACKAGES[0]), dir(PACKAGES[1])));
     }
-    let apt = AptConfig::create(cache)?;
-    run::logged(
-        "updating the package lists of trixie-backports",
-        apt.command("apt-get").arg("update"),
-        &cache.logs().join("apt-bench-update.log"),
-    )?;
-    let list = run::output(apt.command("apt-cache").args([
-        "search",
-        "--names-only",
-        r"^linux-image-[0-9.]+.deb[0-9]+-amd64-dbg$",
-    ]))?;
+    let (apt, list) = super::debug_images(cache)?;
     let pair = choose(&list)?;
     if pair != PACKAGES.map(str::to_string) {
         println!(
@@ -231,28 +221,7 @@ fn choose(list: &str) -> Result<[String; 2]> {
     if PACKAGES.iter().all(|p| names.contains(p)) {
         return Ok(PACKAGES.map(str::to_string));
     }
-    let mut images: Vec<(Vec<u32>, &str)> = names
-        .iter()
-        .filter_map(|&name| {
-            let version = name
-                .strip_prefix("linux-image-")?
-                .split('+')
-                .next()?
-                .split('.')
-                .map(|n| n.parse().ok())
-                .collect::<Option<Vec<u32>>>()?;
-            (version.len() == 3).then_some((version, name))
-        })
-        .collect();
-    images.sort();
-    let pair = images
-        .windows(2)
-        .rev()
-        .find(|w| w[0].0[..2] == w[1].0[..2])
-        .with_context(|| {
-            format!("trixie-backports has no two debug images of one kernel series:\n{list}")
-        })?;
-    Ok([pair[0].1.to_string(), pair[1].1.to_string()])
+    super::newest_pair(list)
 }
 
 /// Downloads the debug image `package` and extracts its `vmlinux` and
