@@ -35,16 +35,10 @@ pub struct TestCmd {
 
 impl TestCmd {
     pub fn run(self, cache: &Cache) -> Result<()> {
-        let mut results: Vec<(String, Result<()>, f64)> = Vec::new();
+        let mut results: Vec<Step> = Vec::new();
         let mut matrix: Vec<MatrixCell> = Vec::new();
-        let mut step = |name: String, f: &mut dyn FnMut() -> Result<()>| {
-            let start = Instant::now();
-            let r = f();
-            if let Err(e) = &r {
-                eprintln!("error: {name}: {e:#}");
-            }
-            results.push((name, r, start.elapsed().as_secs_f64()));
-        };
+        let mut step =
+            |name: String, f: &mut dyn FnMut() -> Result<()>| record(&mut results, name, f);
         // Setup first: the host tests build fixtures with the cross compilers
         // it installs.
         let tc = if self.host_only {
@@ -184,6 +178,16 @@ const LANES: [&[Arch]; 2] = [
 /// A step's name, its result and its time in seconds.
 type Step = (String, Result<()>, f64);
 
+/// Runs step `name`, timed, into `steps`; its error is shown at once.
+fn record(steps: &mut Vec<Step>, name: String, f: &mut dyn FnMut() -> Result<()>) {
+    let start = Instant::now();
+    let r = f();
+    if let Err(e) = &r {
+        eprintln!("error: {name}: {e:#}");
+    }
+    steps.push((name, r, start.elapsed().as_secs_f64()));
+}
+
 /// Every step of one arch: its modules linted, then every guest suite.
 fn arch_steps(
     cache: &Cache,
@@ -193,14 +197,7 @@ fn arch_steps(
 ) -> (Vec<Step>, Vec<MatrixCell>) {
     let mut steps: Vec<Step> = Vec::new();
     let mut matrix: Vec<MatrixCell> = Vec::new();
-    let mut step = |name: String, f: &mut dyn FnMut() -> Result<()>| {
-        let start = Instant::now();
-        let r = f();
-        if let Err(e) = &r {
-            eprintln!("error: {name}: {e:#}");
-        }
-        steps.push((name, r, start.elapsed().as_secs_f64()));
-    };
+    let mut step = |name: String, f: &mut dyn FnMut() -> Result<()>| record(&mut steps, name, f);
     step(format!("{arch} kmod clippy"), &mut || {
         let kernel = kernel::build(cache, tc, arch)?;
         modules::build(cache, tc, &kernel, modules::Lint::DenyWarnings).map(drop)

@@ -57,13 +57,10 @@ impl Mapping {
         {
             return;
         }
-        // SAFETY: `MADV_DONTNEED` drops the pages of the range from this
-        // mapping; the next read of them faults them in again from the file.
-        // The mapping is private, read-only and never written, so no page
-        // holds anything but the file's contents and nothing is lost: a
-        // borrowed slice reads the same bytes before and after, under the
-        // assumption `Mapping::open` states (the file does not change while
-        // mapped). Failure only means the memory stays, so it is ignored.
+        // `MADV_DONTNEED` drops the pages of the range from this mapping;
+        // the next read of them faults them in again from the file. Failure
+        // only means the memory stays, so it is ignored.
+        // SAFETY: the range is inside the mapping (checked above), which is private, read-only and never written: no page holds anything but the file's contents, so a borrowed slice reads the same bytes before and after (the file does not change while mapped, as `Mapping::open` states).
         let _ = unsafe {
             self.map
                 .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
