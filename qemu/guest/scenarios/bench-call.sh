@@ -45,7 +45,7 @@ floor() {
 
 healthy_log() { ! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'; }
 
-plan 9
+plan 10
 check "target loaded" insmod /lib/klp/klp_rs_bench_target.ko
 check "unpatched" loops unpatched
 check "bare ftrace redirect (the floor)" floor
@@ -55,5 +55,5 @@ check "klp-rs livepatch, body in C" livepatch klp_rs_bench_mixed mixed
 check "generated livepatch" livepatch klp_int_sqrt generated
 check "unpatched again" loops unpatched-again
 check "kernel log: no WARNING, BUG or Oops" healthy_log
+check "target unloaded" rmmod klp_rs_bench_target
 cat $results
-rmmod klp_rs_bench_target
