@@ -55,7 +55,11 @@ pub(crate) fn bug_lines(
     let end = table.addr.saturating_add(table.data.len() as u64);
     let mut e = table.addr;
     while e.saturating_add(size) <= end {
-        let at = e + addr_at;
+        // Field offsets come from the DWARF, which may lie: an entry whose
+        // fields lie beyond the address space is no entry.
+        let (Some(at), Some(line_addr)) = (e.checked_add(addr_at), e.checked_add(line_at)) else {
+            break;
+        };
         let reloc = table
             .relocs
             .binary_search_by_key(&at, |r| r.addr)
@@ -77,7 +81,7 @@ pub(crate) fn bug_lines(
                 .map_or(0, |b| read_uint(b, bin.little_endian)),
         };
         let line = bin
-            .bytes_at(e + line_at, 2)
+            .bytes_at(line_addr, 2)
             .map_or(0, |b| read_uint(b, bin.little_endian));
         entries.push((target, line));
         e += size;
