@@ -17,6 +17,15 @@
 /// the patch a cumulative one that atomically replaces all earlier patches.
 /// Objects are `vmlinux { ... }` or `module "name" { ... }`.
 ///
+/// Before the objects, in any order:
+/// - `shadows: { NAME: Shadow<Object, Data> = id, ... }` declares
+///   [`Shadow`](super::Shadow) statics, bound to their type while the module
+///   is loaded;
+/// - `exit: function,` names a `fn(&Unload)` the module runs when it is
+///   removed (after the kernel disabled the patch), e.g. to free every shadow
+///   variable with [`Shadow::free_all`](super::Shadow::free_all);
+/// - `replace: true`, `states: [...]`, `metadata: { ... }`.
+///
 /// # Examples
 ///
 /// ```ignore
@@ -52,28 +61,50 @@ macro_rules! patch {
         $crate::livepatch::livepatch_modinfo!();
 
         /// The module's name, as C code reads it from `THIS_MODULE->name`.
-        #[allow(dead_code, reason = "for replacement functions that name their module")]
         const MODULE_NAME: &str = $name;
 
         struct KlpRsPatchModule {
             _registration: $crate::livepatch::Registration,
             _metadata: Option<$crate::livepatch::Published>,
+            _shadows: $crate::livepatch::BoundShadows,
         }
 
-        $crate::livepatch::patch!(@options [false] [] [] $description; $($rest)+);
+        $crate::livepatch::patch!(@options [false] [] [] [] [] $description; $($rest)+);
     };
 
-    // Optional settings, in any order, before the objects.
-    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] $d:tt; replace: $new:expr, $($rest:tt)+) => {
-        $crate::livepatch::patch!(@options [$new] [$($state),*] [$($meta)*] $d; $($rest)+);
+    // Optional settings, in any order, before the objects:
+    // `[replace] [states] [metadata] [shadows] [exit]`.
+    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] [$($sh:ident),*] [$($exit:path)?] $d:tt;
+        replace: $new:expr, $($rest:tt)+) => {
+        $crate::livepatch::patch!(@options [$new] [$($state),*] [$($meta)*] [$($sh),*] [$($exit)?] $d; $($rest)+);
     };
-    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] $d:tt; states: [$($new:expr),* $(,)?], $($rest:tt)+) => {
-        $crate::livepatch::patch!(@options [$replace] [$($state,)* $($new),*] [$($meta)*] $d; $($rest)+);
+    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] [$($sh:ident),*] [$($exit:path)?] $d:tt;
+        states: [$($new:expr),* $(,)?], $($rest:tt)+) => {
+        $crate::livepatch::patch!(@options [$replace] [$($state,)* $($new),*] [$($meta)*] [$($sh),*] [$($exit)?] $d; $($rest)+);
     };
-    (@options [$replace:expr] [$($state:expr),*] [] $d:tt; metadata: { $($new:tt)* }, $($rest:tt)+) => {
-        $crate::livepatch::patch!(@options [$replace] [$($state),*] [$($new)*] $d; $($rest)+);
+    (@options [$replace:expr] [$($state:expr),*] [] [$($sh:ident),*] [$($exit:path)?] $d:tt;
+        metadata: { $($new:tt)* }, $($rest:tt)+) => {
+        $crate::livepatch::patch!(@options [$replace] [$($state),*] [$($new)*] [$($sh),*] [$($exit)?] $d; $($rest)+);
     };
-    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] $d:tt; $($objects:tt)+) => {
+    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] [] [$($exit:path)?] $d:tt;
+        shadows: { $($(#[$attr:meta])* $vis:vis $name:ident: Shadow<$obj:ty, $data:ty> = $id:expr),* $(,)? },
+        $($rest:tt)+) => {
+        $(
+            $(#[$attr])*
+            $vis static $name: $crate::livepatch::Shadow<$obj, $data> =
+                // SAFETY: The module's init binds it (`BoundShadows::bind`)
+                // before anything can use it: no replacement or callback
+                // runs before the patch is enabled.
+                unsafe { $crate::livepatch::Shadow::declare($id) };
+        )*
+        $crate::livepatch::patch!(@options [$replace] [$($state),*] [$($meta)*] [$($name),*] [$($exit)?] $d; $($rest)+);
+    };
+    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] [$($sh:ident),*] [] $d:tt;
+        exit: $new:path, $($rest:tt)+) => {
+        $crate::livepatch::patch!(@options [$replace] [$($state),*] [$($meta)*] [$($sh),*] [$new] $d; $($rest)+);
+    };
+    (@options [$replace:expr] [$($state:expr),*] [$($meta:tt)*] [$($sh:ident),*] [$($exit:path)?] $d:tt;
+        $($objects:tt)+) => {
         $crate::livepatch::patch!(@modinfo $($meta)*);
 
         impl ::kernel::Module for KlpRsPatchModule {
@@ -82,9 +113,12 @@ macro_rules! patch {
                     states: [$($state),*],
                     $($objects)+
                 };
+                static SHADOWS: &[&dyn $crate::livepatch::ShadowDecl] = &[$(&$sh),*];
                 let klp_rs_replace: bool = $replace;
                 let metadata: Option<&'static $crate::livepatch::Metadata> =
                     $crate::livepatch::patch!(@metadata $d; $($meta)*);
+                // Bound first: the patch's code may use them once enabled.
+                let shadows = $crate::livepatch::BoundShadows::bind(MODULE_NAME, SHADOWS)?;
                 let published = match metadata {
                     Some(meta) => Some($crate::livepatch::Published::create(module, meta)?),
                     None => None,
@@ -92,7 +126,18 @@ macro_rules! patch {
                 Ok(Self {
                     _registration: $crate::livepatch::Registration::enable(module, &PATCH, klp_rs_replace)?,
                     _metadata: published,
+                    _shadows: shadows,
                 })
+            }
+        }
+
+        impl Drop for KlpRsPatchModule {
+            fn drop(&mut self) {
+                $(
+                    // SAFETY: A patch module is only removed once the kernel
+                    // has disabled its patch: no replacement runs.
+                    $exit(&unsafe { $crate::livepatch::Unload::new() });
+                )?
             }
         }
     };
@@ -243,7 +288,9 @@ macro_rules! unwritten {
 pub(crate) use unwritten;
 
 /// Defines an `extern "C"` function with a Rust body whose parameters may be
-/// [`CArg`](super::CArg) types (e.g. `&SeqFile` for `struct seq_file *`):
+/// [`CArg`](super::CArg) types (e.g. `&SeqFile` for `struct seq_file *`) and
+/// whose return type may be a [`CRet`](super::CRet) type (e.g.
+/// `Option<KBox<T>>` for a `T *` the caller then owns):
 /// the body of a replacement function, or of a C entry point (which C code
 /// of a composite module calls).
 ///
@@ -257,13 +304,17 @@ pub(crate) use unwritten;
 macro_rules! c_callable {
     ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$attr])*
-        extern "C" fn $name($($arg: <$ty as $crate::livepatch::CArg>::Raw),*) $(-> $ret)? {
+        extern "C" fn $name($($arg: <$ty as $crate::livepatch::CArg>::Raw),*)
+            $(-> <$ret as $crate::livepatch::CRet>::Raw)?
+        {
+            // The body as written, so that `return` returns the Rust type.
+            fn klp_rs_body($($arg: $ty),*) $(-> $ret)? $body
             $(
                 // SAFETY: `$arg` is what the C caller passed, and the
                 // converted value lives only for this call.
                 let $arg: $ty = unsafe { <$ty as $crate::livepatch::CArg>::from_raw($arg) };
             )*
-            $body
+            $crate::livepatch::CRet::into_raw(klp_rs_body($($arg),*))
         }
     };
 }

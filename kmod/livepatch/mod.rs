@@ -18,6 +18,7 @@
 //!
 //! C header: [`include/linux/livepatch.h`](srctree/include/linux/livepatch.h)
 
+mod c_types;
 mod callbacks;
 mod func;
 mod klp_sym;
@@ -27,9 +28,20 @@ pub mod param;
 mod post_link;
 mod registration;
 mod shadow;
+mod shadow_type;
 mod state;
 pub mod sysfs;
+mod time;
 
+#[allow(
+    unused_imports,
+    reason = "only patches that take C structs use it"
+)]
+pub(crate) use c_types::c_struct;
+pub use c_types::{
+    CRet,
+    CType, //
+};
 pub use callbacks::{
     Callbacks,
     ModuleState,
@@ -78,12 +90,23 @@ pub use registration::{
 };
 pub use shadow::{
     Destroy,
-    Shadow, //
+    LocalShadow,
+    Shadow,
+    Unload, //
+};
+pub use shadow_type::{
+    BoundShadows,
+    ShadowDecl, //
 };
 pub use state::{
     State,
     StateId,
     StateRef, //
+};
+pub use time::{
+    jiffies,
+    secs_to_jiffies,
+    time_after, //
 };
 
 /// The kernel's livepatch types, generated at module build time from this

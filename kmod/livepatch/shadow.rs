@@ -5,7 +5,11 @@
 //!
 //! C header: [`include/linux/livepatch.h`](srctree/include/linux/livepatch.h)
 
-use super::bindings;
+use super::{
+    bindings,
+    shadow_type::TYPE_RECORD,
+    ShadowDecl, //
+};
 use core::{
     marker::PhantomData,
     mem::{align_of, needs_drop, size_of},
@@ -16,25 +20,41 @@ use kernel::{
     prelude::*,
 };
 
-/// Shadow variables of type `T` with the id `id`, one per object.
+/// Shadow variables of type `T` with the id `id`, one per object of type
+/// `O`.
+///
+/// Declared in [`patch!`](super::patch)'s `shadows: { ... }`, which makes
+/// each a `static` and binds its id to `T` when the module loads: a module
+/// that declares an id already bound, by a loaded module, to another type
+/// (its name, size and alignment) is refused, naming both. So every patch
+/// that shares an id (a cumulative series, fixes stacked on one another)
+/// reads the data as the type it was written as.
 ///
 /// A shadow variable lives from [`Shadow::alloc`] until [`Shadow::free`] or
-/// [`Shadow::free_all`]. A reference to one borrows its object (`&O`) and
-/// this `Shadow`; `free` needs the object mutably (`&mut O`) and `free_all`
-/// consumes the `Shadow`, so no reference to a shadow variable outlives it.
-/// Keep one `Shadow` per id in a module: two would defeat that borrow. `T: Sync`, because every holder of the object can
-/// reach it: change it through interior mutability (atomics, locks).
+/// [`Shadow::free_all`]. A reference to one borrows its object (`&O`); `free`
+/// needs the object mutably (`&mut O`), and `free_all` can only be called
+/// from the module's `exit` hook, once no replacement runs, so no reference
+/// to a shadow variable outlives it. `T: Sync`, because every holder of the
+/// object can reach it: change it through interior mutability (atomics,
+/// locks).
 ///
 /// # Examples
 ///
 /// ```ignore
-/// static IN_FLIGHT: Shadow<AtomicU32> = Shadow::new(0x1234);
-/// let counter = IN_FLIGHT.get_or_alloc(&*dev, GFP_ATOMIC, |_| Ok(AtomicU32::new(0)))?;
+/// livepatch::patch! {
+///     ...
+///     shadows: {
+///         /// Calls in flight, per device.
+///         IN_FLIGHT: Shadow<Device, AtomicU32> = 0x1234,
+///     },
+///     ...
+/// }
+/// let counter = IN_FLIGHT.get_or_alloc(dev, GFP_ATOMIC, |_| Ok(AtomicU32::new(0)))?;
 /// counter.fetch_add(1, Ordering::Relaxed);
 /// ```
-pub struct Shadow<T> {
+pub struct Shadow<O, T> {
     id: c_ulong,
-    _data: PhantomData<T>,
+    _data: PhantomData<fn(&O) -> &T>,
 }
 
 /// What the constructor trampoline gets as `ctor_data`.
@@ -43,13 +63,23 @@ struct Ctor<F> {
     error: Option<Error>,
 }
 
-impl<T: Sync> Shadow<T> {
+impl<O, T: Sync> Shadow<O, T> {
     /// Shadow variables of id `id`; patches that share data use the same id.
-    pub const fn new(id: c_ulong) -> Self {
+    ///
+    /// # Safety
+    ///
+    /// Only [`patch!`](super::patch) calls this: the `Shadow` must be bound
+    /// to its type ([`ShadowDecl::bind`]) before any other use.
+    #[doc(hidden)]
+    pub const unsafe fn declare(id: c_ulong) -> Self {
         // The kernel places the data after a pointer-aligned header.
         assert!(
             align_of::<T>() <= align_of::<usize>(),
             "shadow data is only pointer-aligned"
+        );
+        assert!(
+            id & TYPE_RECORD == 0,
+            "shadow ids with the top bit set are klp-rs's own"
         );
         Self {
             id,
@@ -63,12 +93,13 @@ impl<T: Sync> Shadow<T> {
     }
 
     /// The shadow variable of `obj`, if one is attached.
-    pub fn get<'a, O>(&'a self, obj: &'a O) -> Option<&'a T> {
+    pub fn get<'a>(&'a self, obj: &'a O) -> Option<&'a T> {
         // SAFETY: The kernel only compares `obj` as an address.
         let data = unsafe { bindings::klp_shadow_get(key(obj), self.id) };
-        // SAFETY: Data filed under `self.id` is an initialized `T` (only this
-        // type writes it), and it stays until `free` (which needs `&mut O`)
-        // or `free_all`, so it outlives the borrow of `obj`.
+        // SAFETY: Data filed under `self.id` is an initialized `T`: the id
+        // is bound to `T` while this module is loaded (`bind`), and it stays
+        // until `free` (which needs `&mut O`) or `free_all` (only once no
+        // replacement runs), so it outlives the borrow of `obj`.
         (!data.is_null()).then(|| unsafe { &*data.cast::<T>() })
     }
 
@@ -77,7 +108,7 @@ impl<T: Sync> Shadow<T> {
     /// under the kernel's shadow spinlock (it must not sleep). Fails with
     /// `EEXIST` if `obj` already has one (the kernel warns), `ENOMEM`, or
     /// what `init` returned.
-    pub fn alloc<'a, O, F>(&'a self, obj: &'a O, flags: Flags, init: F) -> Result<&'a T>
+    pub fn alloc<'a, F>(&'a self, obj: &'a O, flags: Flags, init: F) -> Result<&'a T>
     where
         F: FnOnce(*const T) -> Result<T>,
     {
@@ -86,27 +117,14 @@ impl<T: Sync> Shadow<T> {
 
     /// The shadow variable of `obj`, attaching one built by `init` (as in
     /// [`Shadow::alloc`]) if there is none yet.
-    pub fn get_or_alloc<'a, O, F>(&'a self, obj: &'a O, flags: Flags, init: F) -> Result<&'a T>
+    pub fn get_or_alloc<'a, F>(&'a self, obj: &'a O, flags: Flags, init: F) -> Result<&'a T>
     where
         F: FnOnce(*const T) -> Result<T>,
     {
         self.attach(obj, flags, init, bindings::klp_shadow_get_or_alloc)
     }
 
-    fn attach<'a, O, F>(
-        &'a self,
-        obj: &'a O,
-        flags: Flags,
-        init: F,
-        attach: unsafe extern "C" fn(
-            *mut c_void,
-            c_ulong,
-            usize,
-            kernel::bindings::gfp_t,
-            bindings::klp_shadow_ctor_t,
-            *mut c_void,
-        ) -> *mut c_void,
-    ) -> Result<&'a T>
+    fn attach<'a, F>(&'a self, obj: &'a O, flags: Flags, init: F, attach: AttachFn) -> Result<&'a T>
     where
         F: FnOnce(*const T) -> Result<T>,
     {
@@ -140,7 +158,7 @@ impl<T: Sync> Shadow<T> {
     }
 
     /// Detaches the shadow variable of `obj`, dropping its value.
-    pub fn free<O>(&self, obj: &mut O) {
+    pub fn free(&self, obj: &mut O) {
         // SAFETY: `obj` is compared as an address; `destructor::<T>` drops a
         // `T`, which is what this id holds.
         unsafe { bindings::klp_shadow_free(key(obj), self.id, destructor::<T>()) }
@@ -148,20 +166,36 @@ impl<T: Sync> Shadow<T> {
 
     /// Detaches the shadow variable of `obj`, handing its value to
     /// `D::destroy` with the object, then dropping it.
-    pub fn free_with<O, D: Destroy<T>>(&self, obj: &mut O) {
-        // SAFETY: As for `free`; `destroy_shadow::<T, D>` takes a `T`.
-        unsafe { bindings::klp_shadow_free(key(obj), self.id, Some(destroy_shadow::<T, D>)) }
+    pub fn free_with<D: Destroy<O, T>>(&self, obj: &mut O) {
+        // SAFETY: As for `free`; `destroy_shadow::<O, T, D>` takes a `T`.
+        unsafe { bindings::klp_shadow_free(key(obj), self.id, Some(destroy_shadow::<O, T, D>)) }
     }
 
     /// Detaches the shadow variables of this id from every object, dropping
-    /// their values.
+    /// their values (C's `klp_shadow_free_all(id, NULL)`, or with a
+    /// destructor that frees what they own).
     ///
-    /// Takes `self` by value: the `Shadow` that handed out references must
-    /// be gone; call it where no reference can still be held (module exit,
-    /// or a `post_unpatch` callback once no patched code runs).
-    pub fn free_all(self) {
-        // SAFETY: As for `free`.
-        unsafe { bindings::klp_shadow_free_all(self.id, destructor::<T>()) }
+    /// Takes the token of the module's `exit` hook: it runs once the patch
+    /// is disabled and no replacement runs, so no reference from `get` can
+    /// still be held.
+    pub fn free_all(&self, _: &Unload) {
+        // SAFETY: No reference to a value is held (see above).
+        unsafe { self.free_all_unchecked(destructor::<T>()) }
+    }
+
+    /// As [`Shadow::free_all`], handing each value to `D::destroy` first
+    /// (C's `klp_shadow_free_all(id, dtor)`).
+    pub fn free_all_with<D: Destroy<O, T>>(&self, _: &Unload) {
+        // SAFETY: As for `free_all`.
+        unsafe { self.free_all_unchecked(Some(destroy_shadow::<O, T, D>)) }
+    }
+
+    /// # Safety
+    ///
+    /// No reference to a value of this id is held; `dtor` drops a `T`.
+    unsafe fn free_all_unchecked(&self, dtor: bindings::klp_shadow_dtor_t) {
+        // SAFETY: See the function's safety section.
+        unsafe { bindings::klp_shadow_free_all(self.id, dtor) }
     }
 
     /// The destructor the kernel gets from [`Shadow::free`] and
@@ -171,19 +205,90 @@ impl<T: Sync> Shadow<T> {
         destructor::<T>().map_or(core::ptr::null(), |f| f as *const c_void)
     }
 
-    /// The destructor the kernel gets from [`Shadow::free_with`]`::<_, D>`,
-    /// as an address.
-    pub fn destructor_address_with<D: Destroy<T>>() -> *const c_void {
-        destroy_shadow::<T, D> as *const c_void
+    /// The destructor the kernel gets from [`Shadow::free_with`]`::<D>`, as
+    /// an address.
+    pub fn destructor_address_with<D: Destroy<O, T>>() -> *const c_void {
+        destroy_shadow::<O, T, D> as *const c_void
     }
 }
 
+/// A [`Shadow`] of code that is no [`patch!`](super::patch) module (a test,
+/// a helper module): bound to its type while it lives.
+pub struct LocalShadow<O, T: Sync> {
+    shadow: Shadow<O, T>,
+}
+
+impl<O, T: Sync> LocalShadow<O, T> {
+    /// Binds `id` to `T` for `module` (see [`Shadow`]), failing with
+    /// `EINVAL` if a loaded module bound it to another type.
+    pub fn bind(id: c_ulong, module: &'static str) -> Result<Self> {
+        // SAFETY: Bound right here, before any other use.
+        let shadow = unsafe { Shadow::declare(id) };
+        shadow.bind(module)?;
+        Ok(Self { shadow })
+    }
+
+    /// As [`Shadow::free_all`]: `&mut self` proves no reference from `get`
+    /// is held.
+    pub fn free_all(&mut self) {
+        // SAFETY: `get` borrows `self`, which is borrowed mutably here.
+        unsafe { self.shadow.free_all_unchecked(destructor::<T>()) }
+    }
+
+    /// As [`Shadow::free_all_with`].
+    pub fn free_all_with<D: Destroy<O, T>>(&mut self) {
+        // SAFETY: As for `free_all`.
+        unsafe { self.shadow.free_all_unchecked(Some(destroy_shadow::<O, T, D>)) }
+    }
+}
+
+impl<O, T: Sync> core::ops::Deref for LocalShadow<O, T> {
+    type Target = Shadow<O, T>;
+
+    fn deref(&self) -> &Shadow<O, T> {
+        &self.shadow
+    }
+}
+
+impl<O, T: Sync> Drop for LocalShadow<O, T> {
+    fn drop(&mut self) {
+        self.shadow.unbind();
+    }
+}
+
+/// The token of a patch module's `exit` hook (see [`patch!`](super::patch)):
+/// proof that the patch is disabled and no replacement runs.
+pub struct Unload {
+    _private: (),
+}
+
+impl Unload {
+    /// # Safety
+    ///
+    /// Only [`patch!`](super::patch)'s module exit calls this, after the
+    /// kernel disabled the patch (a patch module cannot be removed before).
+    #[doc(hidden)]
+    pub const unsafe fn new() -> Self {
+        Self { _private: () }
+    }
+}
+
+type AttachFn = unsafe extern "C" fn(
+    *mut c_void,
+    c_ulong,
+    usize,
+    kernel::bindings::gfp_t,
+    bindings::klp_shadow_ctor_t,
+    *mut c_void,
+) -> *mut c_void;
+
 /// Work to do with a shadow variable's value as it is detached, besides
 /// dropping it (C's `klp_shadow_dtor_t`).
-pub trait Destroy<T> {
-    /// Called with the address of the object and the value, just before the
+pub trait Destroy<O, T> {
+    /// Called with the address of the object (which may be on its way to
+    /// being freed: for identification only) and the value, just before the
     /// value is dropped.
-    fn destroy(obj: *const c_void, data: &mut T);
+    fn destroy(obj: *const O, data: &mut T);
 }
 
 /// The `gfp_t` of `flags` (the kernel crate keeps its raw value private):
@@ -255,10 +360,13 @@ where
 /// # Safety
 ///
 /// `shadow_data` holds an initialized `T` that is dropped nowhere else.
-unsafe extern "C" fn destroy_shadow<T, D: Destroy<T>>(obj: *mut c_void, shadow_data: *mut c_void) {
+unsafe extern "C" fn destroy_shadow<O, T, D: Destroy<O, T>>(
+    obj: *mut c_void,
+    shadow_data: *mut c_void,
+) {
     let data = shadow_data.cast::<T>();
     // SAFETY: See the function's safety section.
-    D::destroy(obj, unsafe { &mut *data });
+    D::destroy(obj.cast(), unsafe { &mut *data });
     // SAFETY: See the function's safety section.
     unsafe { core::ptr::drop_in_place(data) }
 }

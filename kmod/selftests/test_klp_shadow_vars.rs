@@ -17,6 +17,7 @@ use kernel::{
 };
 use livepatch::{
     Destroy,
+    LocalShadow,
     Shadow, //
 };
 
@@ -83,8 +84,8 @@ fn shadow_ctor(slot: *const Field, var: Field) -> Result<Field> {
 /// The destructor of the 'char' fields: only logs.
 struct ShadowDtor;
 
-impl Destroy<Field> for ShadowDtor {
-    fn destroy(obj: *const c_void, data: &mut Field) {
+impl Destroy<TestObject, Field> for ShadowDtor {
+    fn destroy(obj: *const TestObject, data: &mut Field) {
         pr_info!(
             "shadow_dtor(obj=PTR{}, shadow_data=PTR{})\n",
             ptr_id(obj),
@@ -101,7 +102,7 @@ fn addr<T>(r: Option<&T>) -> *const T {
     r.map_or(core::ptr::null(), |r| r)
 }
 
-fn shadow_get(sv: &Shadow<Field>, obj: &TestObject) -> *const Field {
+fn shadow_get(sv: &Shadow<TestObject, Field>, obj: &TestObject) -> *const Field {
     let found = addr(sv.get(obj));
     pr_info!(
         "klp_shadow_get(obj=PTR{}, id=0x{:x}) = PTR{}\n",
@@ -114,7 +115,7 @@ fn shadow_get(sv: &Shadow<Field>, obj: &TestObject) -> *const Field {
 
 /// `alloc` (or `get_or_alloc` when `get_or`) of a field whose address is
 /// `var`.
-fn shadow_alloc(sv: &Shadow<Field>, obj: &TestObject, var: Field, get_or: bool) -> *const Field {
+fn shadow_alloc(sv: &Shadow<TestObject, Field>, obj: &TestObject, var: Field, get_or: bool) -> *const Field {
     let init = |slot| shadow_ctor(slot, var);
     let result = if get_or {
         sv.get_or_alloc(obj, GFP_KERNEL, init)
@@ -135,27 +136,28 @@ fn shadow_alloc(sv: &Shadow<Field>, obj: &TestObject, var: Field, get_or: bool) 
     found
 }
 
-fn shadow_free(sv: &Shadow<Field>, obj: &mut TestObject) {
-    sv.free_with::<_, ShadowDtor>(obj);
+fn shadow_free(sv: &Shadow<TestObject, Field>, obj: &mut TestObject) {
+    sv.free_with::<ShadowDtor>(obj);
     pr_info!(
         "klp_shadow_free(obj=PTR{}, id=0x{:x}, dtor=PTR{})\n",
         ptr_id(obj),
         sv.id(),
-        ptr_id(Shadow::<Field>::destructor_address_with::<ShadowDtor>())
+        ptr_id(Shadow::<TestObject, Field>::destructor_address_with::<ShadowDtor>())
     );
 }
 
-fn shadow_free_all(sv: Shadow<Field>) {
-    let id = sv.id();
+fn shadow_free_all(sv: &mut Vars) {
     sv.free_all();
     pr_info!(
         "klp_shadow_free_all(id=0x{:x}, dtor=PTR{})\n",
-        id,
-        ptr_id(Shadow::<Field>::destructor_address())
+        sv.id(),
+        ptr_id(Shadow::<TestObject, Field>::destructor_address())
     );
 }
 
-fn run(objs: &mut [TestObject; NUM_OBJS]) -> Result {
+type Vars = LocalShadow<TestObject, Field>;
+
+fn run(objs: &mut [TestObject; NUM_OBJS], chars: &Vars, ints: &mut Vars) -> Result {
     let nfields1: [c_char; NUM_OBJS] = [0; NUM_OBJS];
     let nfields2: [c_int; NUM_OBJS] = [0; NUM_OBJS];
     let pnfields1: [Field; NUM_OBJS] =
@@ -164,25 +166,22 @@ fn run(objs: &mut [TestObject; NUM_OBJS]) -> Result {
         core::array::from_fn(|i| core::ptr::from_ref(&nfields2[i]) as Field);
     let mut sv1 = [core::ptr::null(); NUM_OBJS];
     let mut sv2 = [core::ptr::null(); NUM_OBJS];
-    let chars = Shadow::<Field>::new(SV_ID1);
-    let ints = Shadow::<Field>::new(SV_ID2);
-
     ptr_id(core::ptr::null::<c_void>());
 
     // With an empty shadow variable hash table, expect no match.
-    if shadow_get(&chars, &objs[0]).is_null() {
+    if shadow_get(chars, &objs[0]).is_null() {
         pr_info!("  got expected NULL result\n");
     }
 
     // Pass 1: a char+int pair of shadow variables for each object.
     for i in 0..NUM_OBJS {
         ptr_id(pnfields1[i] as *const c_void);
-        sv1[i] = shadow_alloc(&chars, &objs[i], pnfields1[i], i % 2 == 0);
+        sv1[i] = shadow_alloc(chars, &objs[i], pnfields1[i], i % 2 == 0);
         if sv1[i].is_null() {
             return Err(ENOMEM);
         }
         ptr_id(pnfields2[i] as *const c_void);
-        sv2[i] = shadow_alloc(&ints, &objs[i], pnfields2[i], false);
+        sv2[i] = shadow_alloc(ints, &objs[i], pnfields2[i], false);
         if sv2[i].is_null() {
             return Err(ENOMEM);
         }
@@ -191,8 +190,8 @@ fn run(objs: &mut [TestObject; NUM_OBJS]) -> Result {
     // Pass 2: find them, and where they point to.
     for i in 0..NUM_OBJS {
         for (sv, saved, field) in [
-            (&chars, sv1[i], pnfields1[i]),
-            (&ints, sv2[i], pnfields2[i]),
+            (chars, sv1[i], pnfields1[i]),
+            (&*ints, sv2[i], pnfields2[i]),
         ] {
             let found = shadow_get(sv, &objs[i]);
             if found.is_null() {
@@ -212,7 +211,7 @@ fn run(objs: &mut [TestObject; NUM_OBJS]) -> Result {
     for i in 0..NUM_OBJS {
         let dup = core::ptr::from_ref(&nfields1[i]) as Field;
         ptr_id(dup as *const c_void);
-        let found = shadow_alloc(&chars, &objs[i], dup, true);
+        let found = shadow_alloc(chars, &objs[i], dup, true);
         if found.is_null() {
             return Err(EINVAL);
         }
@@ -227,15 +226,15 @@ fn run(objs: &mut [TestObject; NUM_OBJS]) -> Result {
 
     // Pass 4: free the char variables, verify they are gone.
     for obj in objs.iter_mut() {
-        shadow_free(&chars, obj);
-        if shadow_get(&chars, obj).is_null() {
+        shadow_free(chars, obj);
+        if shadow_get(chars, obj).is_null() {
             pr_info!("  got expected NULL result\n");
         }
     }
 
     // Pass 5: the int variables are still there.
     for i in 0..NUM_OBJS {
-        let found = shadow_get(&ints, &objs[i]);
+        let found = shadow_get(ints, &objs[i]);
         if found.is_null() {
             return Err(EINVAL);
         }
@@ -250,9 +249,8 @@ fn run(objs: &mut [TestObject; NUM_OBJS]) -> Result {
 
     // Pass 6: free all the int variables too.
     shadow_free_all(ints);
-    let ints = Shadow::<Field>::new(SV_ID2);
     for obj in objs.iter() {
-        if shadow_get(&ints, obj).is_null() {
+        if shadow_get(ints, obj).is_null() {
             pr_info!("  got expected NULL result\n");
         }
     }
@@ -264,10 +262,12 @@ struct ShadowVarsTest;
 impl kernel::Module for ShadowVarsTest {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let mut objs: [TestObject; NUM_OBJS] = Default::default();
-        let result = run(&mut objs);
+        let mut chars = Vars::bind(SV_ID1, "test_klp_shadow_vars")?;
+        let mut ints = Vars::bind(SV_ID2, "test_klp_shadow_vars")?;
+        let result = run(&mut objs, &chars, &mut ints);
         if result.is_err() {
-            Shadow::<Field>::new(SV_ID1).free_all();
-            Shadow::<Field>::new(SV_ID2).free_all();
+            chars.free_all();
+            ints.free_all();
         }
         forget_ptrs();
         result.map(|()| Self)

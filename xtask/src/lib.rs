@@ -26,6 +26,7 @@ pub mod own_diff;
 pub mod qemu;
 pub mod qemu_cmd;
 pub mod run;
+pub mod samples;
 pub mod seed;
 pub mod selftests;
 pub mod setup;

@@ -254,6 +254,38 @@ pub fn convert_tool(cache: &Cache) -> Result<PathBuf> {
     Ok(repo_root().join("target/release/klp-convert"))
 }
 
+/// Builds the C modules of the kernel tree's directory `dir` (`vars`: make
+/// variables such as `CONFIG_SAMPLE_LIVEPATCH=m`) against `kernel`, into
+/// `<checkout dir>/klp-rs-<name>` (the source tree is left untouched), and
+/// signs them with the build's key. `what` names them in progress lines;
+/// the log is `<name>-modules-<arch>.log`.
+pub fn build_kernel_c_modules(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    kernel: &kernel::Kernel,
+    dir: &Path,
+    vars: &[&str],
+    what: &str,
+    name: &str,
+) -> Result<Vec<PathBuf>> {
+    let out = kernel.checkout_dir().join(format!("klp-rs-{name}"));
+    std::fs::create_dir_all(&out)?;
+    let mut make = kernel::make_in(kernel, tc);
+    make.arg(format!("M={}", dir.display()))
+        .arg(format!("MO={}", out.display()))
+        .args(vars);
+    run::logged(
+        &format!("building {what} for {}", kernel.arch),
+        &mut make,
+        &cache
+            .logs()
+            .join(format!("{name}-modules-{}.log", kernel.arch)),
+    )?;
+    let kos = modules_in(&out)?;
+    signing::sign_all(kernel, &SigningKey::of_build(kernel)?, &kos)?;
+    Ok(kos)
+}
+
 /// The `.ko` files a module build into `out` made, in `modules.order` order.
 pub fn modules_in(out: &Path) -> Result<Vec<PathBuf>> {
     let order = out.join("modules.order");

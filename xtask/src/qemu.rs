@@ -3,7 +3,7 @@
 //! scenario and reads its KTAP results from the serial console.
 
 use crate::{
-    arch::Arch, cache::Cache, guest_tools, initramfs, kernel, klp_tool, ktap, modules, run, seed,
+    arch::Arch, cache::Cache, guest_tools, initramfs, kernel, klp_tool, ktap, modules, run, samples, seed,
     selftests, setup, Failed,
 };
 use anyhow::{Context, Result};
@@ -39,7 +39,11 @@ pub fn suite_timeout(suite: &str) -> u64 {
     if suite == "stress" || suite == "bench-transition" {
         return STRESS_TIMEOUT_SECS;
     }
-    if suite.starts_with("selftests") || suite == "klp" || suite == crate::corpus::SUITE {
+    if suite.starts_with("selftests")
+        || suite == "klp"
+        || suite == "samples"
+        || suite == crate::corpus::SUITE
+    {
         LONG_TIMEOUT_SECS
     } else {
         DEFAULT_TIMEOUT_SECS
@@ -155,6 +159,7 @@ impl Guest {
         let kernel = kernel::build(cache, &tc, arch)?;
         let kos = modules::build(cache, &tc, &kernel, modules::Lint::No)?;
         let mut extra = selftests::files(cache, &tc, &kernel, &kos)?;
+        extra.extend(samples::files(cache, &tc, &kernel)?);
         extra.push(klp_tool::build(cache, arch)?);
         extra.push(seed::installed_file(&kernel, &kos)?);
         extra.push(modules::unconverted(cache, &tc, &kernel)?);

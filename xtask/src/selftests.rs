@@ -17,7 +17,7 @@
 //! the guest's `/bin/insmod` is `qemu/guest/insmod.c`, built here: busybox's
 //! retries a failed load, which runs a failing module's init twice.
 
-use crate::{cache::Cache, initramfs, kernel, modules, repo_root, run, setup, signing};
+use crate::{cache::Cache, initramfs, kernel, modules, repo_root, run, setup};
 use anyhow::{bail, Context, Result};
 use std::{
     collections::BTreeSet,
@@ -221,35 +221,22 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
-/// Builds the C test modules of the kernel tree against `kernel`, into the
-/// kernel's build directory (the source tree is left untouched).
+/// Builds the C test modules of the kernel tree against `kernel`.
 fn build_c_modules(
     cache: &Cache,
     tc: &setup::Toolchain,
     kernel: &kernel::Kernel,
     selftests: &Selftests,
 ) -> Result<Vec<PathBuf>> {
-    let out = kernel.checkout_dir().join("klp-rs-selftests-c");
-    std::fs::create_dir_all(&out)?;
-    let mut make = kernel::make_in(kernel, tc);
-    make.arg(format!(
-        "M={}",
-        selftests.dir.join("test_modules").display()
-    ))
-    .arg(format!("MO={}", out.display()));
-    run::logged(
-        &format!(
-            "building the kernel's C livepatch test modules for {}",
-            kernel.arch
-        ),
-        &mut make,
-        &cache
-            .logs()
-            .join(format!("selftests-c-modules-{}.log", kernel.arch)),
-    )?;
-    let kos = modules::modules_in(&out)?;
-    signing::sign_all(kernel, &signing::SigningKey::of_build(kernel)?, &kos)?;
-    Ok(kos)
+    modules::build_kernel_c_modules(
+        cache,
+        tc,
+        kernel,
+        &selftests.dir.join("test_modules"),
+        &[],
+        "the kernel's C livepatch test modules",
+        "selftests-c",
+    )
 }
 
 /// Compiles `source` into the static program `name` for the guest (unless

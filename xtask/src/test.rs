@@ -12,6 +12,7 @@ use std::{process::Command, time::Instant};
 /// The guest suites, in the order they run.
 pub const SUITES: &[&str] = &[
     "smoke",
+    "samples",
     "selftests-c",
     "selftests",
     "klp",
