@@ -152,7 +152,9 @@ fn no_unsafe_outside_the_livepatch_and_testing_crates() {
         .filter(|f| !allowed.iter().any(|a| f.starts_with(a)))
         .collect();
     assert!(
-        files.iter().any(|f| f.ends_with("samples/livepatch_shadow_fix1.rs")),
+        files
+            .iter()
+            .any(|f| f.ends_with("samples/livepatch_shadow_fix1.rs")),
         "the walk of kmod/ found no samples"
     );
     for file in files {
