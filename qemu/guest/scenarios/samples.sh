@@ -45,6 +45,7 @@ shadow_demo() {
 	# Dummies from before fix1 leak; those after have their leak freed.
 	wait_log 40 "livepatch_fix1_dummy_free: dummy @ .* leaked!" || return 1
 	wait_log 40 "livepatch_fix1_dummy_leak_dtor: dummy @ .*, prevented leak @ " || return 1
+	[ "$v" = rust ] && { wrong_type_refused || return 1; }
 	insmod "$(patch_file "$v" livepatch_shadow_fix2)" && enabled livepatch_shadow_fix2 || return 1
 	wait_log 40 "livepatch_fix2_dummy_free: dummy @ .*, check counter = [1-9]" || return 1
 	wait_log 40 "livepatch_fix2_dummy_leak_dtor: dummy @ .*, prevented leak @ " || return 1
@@ -65,6 +66,17 @@ shadow_demo() {
 	# (The first live patch of a boot taints the kernel: logged once.)
 	masked < /tmp/phase | grep -E "livepatch_shadow_fix[12]: " | grep -v "tainting kernel" |
 		sort -u > "/tmp/shadow.$v"
+}
+
+# A patch that declares fix1's shadow id with another type is refused while
+# fix1 holds data under it, naming both types, and leaves nothing behind.
+wrong_type_refused() {
+	if insmod /lib/klp/klp_rs_test_shadow_type.ko; then
+		echo "a patch declaring shadow id 1 as u16 loaded while fix1 holds Leak under it"; return 1
+	fi
+	dmesg | grep -q "klp_rs_test_shadow_type: shadow variable id 1 holds \`Leak\` (8 bytes) in module livepatch_shadow_fix1, but this module declares it \`u16\` (2 bytes)" || {
+		echo "kernel log lacks the type error:"; dmesg | tail -n 5; return 1; }
+	test ! -e /sys/kernel/livepatch/klp_rs_test_shadow_type && gone klp_rs_test_shadow_type
 }
 
 # The callbacks demo, as Documentation/livepatch/callbacks.rst tells it:
