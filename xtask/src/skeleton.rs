@@ -219,7 +219,7 @@ fn extern_item(r: &Reference, ffi: &mut BTreeSet<&'static str>) -> String {
         String::new()
     };
     match &r.decl {
-        Decl::Function(sig) => match rust_signature(sig, ffi) {
+        Decl::Function(sig) => match rust_signature(sig, Pointers::Raw, ffi) {
             Ok((params, ret)) => format!(
                 "        // {}\n{pos}        unsafe fn {}({params}){ret};\n",
                 c_of(sig, &r.name),
@@ -270,7 +270,7 @@ fn replacement(r: &Replacement, spec: &Spec<'_>, ffi: &mut BTreeSet<&'static str
         return s;
     };
     let _ = writeln!(s, "        // {}", c_of(sig, &r.func.name));
-    let (params, ret) = match rust_signature(sig, ffi) {
+    let (params, ret) = match rust_signature(sig, Pointers::Views, ffi) {
         Ok(p) => p,
         Err(why) => {
             let _ = writeln!(s, "        // {why}: write its signature by hand");
@@ -313,9 +313,20 @@ fn c_of(sig: &Signature, name: &str) -> String {
     }
 }
 
+/// How a signature's pointer parameters are written.
+#[derive(Clone, Copy, PartialEq)]
+enum Pointers {
+    /// Raw pointers, as the C declaration says (`klp_extern!`).
+    Raw,
+    /// A replacement's safe views where the crate has one: a pointer to a
+    /// scalar is an `Option<&T>` (`const`) or `Option<&mut T>`.
+    Views,
+}
+
 /// The parameter list and `-> ret` of `sig` in Rust.
 fn rust_signature(
     sig: &Signature,
+    pointers: Pointers,
     ffi: &mut BTreeSet<&'static str>,
 ) -> Result<(String, String), String> {
     if sig.variadic {
@@ -328,7 +339,14 @@ fn rust_signature(
             Some(n) => n.clone(),
             None => format!("arg{i}"),
         };
-        let t = rust_type(ty, ffi).map_err(|e| format!("parameter `{n}`: {e}"))?;
+        let view = match pointers {
+            Pointers::Views => scalar_view(ty, ffi),
+            Pointers::Raw => None,
+        };
+        let t = match view {
+            Some(v) => v,
+            None => rust_type(ty, ffi).map_err(|e| format!("parameter `{n}`: {e}"))?,
+        };
         params.push(format!("{n}: {t}"));
     }
     let ret = match &sig.ret {
@@ -339,6 +357,25 @@ fn rust_signature(
         ),
     };
     Ok((params.join(", "), ret))
+}
+
+/// The safe view of a pointer to a scalar (`int *` is `Option<&mut c_int>`,
+/// `const bool *` is `Option<&bool>`): NULL is `None`. The author turns an
+/// `Option<&c_int>` another CPU may write into `Option<&AtomicI32>`.
+fn scalar_view(t: &CType, ffi: &mut BTreeSet<&'static str>) -> Option<String> {
+    let CType::Pointer(inner) = t else {
+        return None;
+    };
+    let (reference, pointee) = match inner.as_ref() {
+        CType::Const(x) => ("&", x.as_ref()),
+        x => ("&mut ", x),
+    };
+    match pointee {
+        CType::Int { .. } | CType::Bool => {
+            Some(format!("Option<{reference}{}>", rust_type(pointee, ffi).ok()?))
+        }
+        _ => None,
+    }
 }
 
 /// The Rust type with the C ABI of `t`: kernel FFI integers, raw
@@ -450,7 +487,7 @@ fn is_keyword(n: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{render, rust_type, Spec};
+    use super::{render, rust_signature, rust_type, Pointers, Spec};
     use klp_diff::{
         CType, ChangedType, Decl, FunctionRef, InlineCaller, Param, Reach, Reference, Replacement,
         Report, Signature, Why,
@@ -481,6 +518,51 @@ mod tests {
         assert_eq!(rust_type(&ctx, &mut ffi).unwrap(), "*mut c_void");
         assert!(rust_type(&CType::Function, &mut ffi).is_err());
         assert_eq!(ffi.into_iter().collect::<Vec<_>>(), ["c_char", "c_void"]);
+    }
+
+    #[test]
+    fn a_replacement_sees_scalar_pointers_through_safe_views_an_extern_does_not() {
+        let ulong = CType::Int {
+            name: "long unsigned int".into(),
+            size: 8,
+            signed: false,
+        };
+        let param = |name: &str, ty: CType| Param {
+            name: Some(name.into()),
+            ty,
+        };
+        let sig = Signature {
+            ret: int(),
+            params: vec![
+                param("u_ptr", CType::Pointer(Box::new(ulong))),
+                param(
+                    "k_ptr",
+                    CType::Pointer(Box::new(CType::Const(Box::new(int())))),
+                ),
+                param("negp", CType::Pointer(Box::new(CType::Bool))),
+                param(
+                    "table",
+                    CType::Pointer(Box::new(CType::Aggregate("struct ctl_table".into(), 64))),
+                ),
+                param("op", CType::Pointer(Box::new(CType::Function))),
+            ],
+            variadic: false,
+            c: "int (ulong *, const int *, bool *, struct ctl_table *, ulong (*)(ulong))".into(),
+        };
+        let mut ffi = BTreeSet::new();
+        let (views, ret) = rust_signature(&sig, Pointers::Views, &mut ffi).unwrap();
+        assert_eq!(
+            views,
+            "u_ptr: Option<&mut c_ulong>, k_ptr: Option<&c_int>, negp: Option<&mut bool>, \
+             table: *mut c_void, op: *mut c_void"
+        );
+        assert_eq!(ret, " -> c_int");
+        let (raw, _) = rust_signature(&sig, Pointers::Raw, &mut ffi).unwrap();
+        assert_eq!(
+            raw,
+            "u_ptr: *mut c_ulong, k_ptr: *const c_int, negp: *mut bool, \
+             table: *mut c_void, op: *mut c_void"
+        );
     }
 
     #[test]
