@@ -4,7 +4,11 @@
 //! to C objects, objects it owns, in/out scalars and C function pointers,
 //! each a [`CArg`] (or [`CRet`]) a replacement names in place of the C type.
 
-use super::CArg;
+use super::{
+    func::owned_c_arg,
+    CArg,
+    CallFrame, //
+};
 use core::{
     ptr::NonNull,
     sync::atomic::{
@@ -37,7 +41,7 @@ use kernel::prelude::*;
 /// `Self` is `#[repr(C)]` (or a primitive) with the layout of the C type it
 /// stands for, and every value C code can leave in that memory is a valid
 /// `Self`.
-pub unsafe trait CType: Sized {
+pub unsafe trait CType: Sized + 'static {
     /// The value of zeroed memory (what C's `kzalloc()` gives): with
     /// `..T::ZERO`, a struct literal sets only the fields that are not 0.
     const ZERO: Self;
@@ -69,15 +73,15 @@ c_types!(
 );
 
 // SAFETY: Has the layout of a C pointer; every address is a valid value.
-unsafe impl<T> CType for AtomicPtr<T> {
+unsafe impl<T: 'static> CType for AtomicPtr<T> {
     const ZERO: Self = AtomicPtr::new(core::ptr::null_mut());
 }
 // SAFETY: As above.
-unsafe impl<T> CType for *mut T {
+unsafe impl<T: 'static> CType for *mut T {
     const ZERO: Self = core::ptr::null_mut();
 }
 // SAFETY: As above.
-unsafe impl<T> CType for *const T {
+unsafe impl<T: 'static> CType for *const T {
     const ZERO: Self = core::ptr::null();
 }
 // SAFETY: An array of C types is the C array.
@@ -112,10 +116,11 @@ fn non_null<T>(raw: *mut T) -> NonNull<T> {
 
 // SAFETY: `T` has the layout of the C pointee (`CType`), the pointer is
 // checked for NULL, and C code hands the function an object valid for the
-// call (the reference does not outlive it: `from_raw`'s contract).
+// call, which the reference borrows (the call's frame).
 unsafe impl<'a, T: CType> CArg for &'a T {
     type Raw = *mut T;
-    unsafe fn from_raw(raw: *mut T) -> Self {
+    type Framed<'f> = &'f T;
+    unsafe fn from_raw<'f>(raw: *mut T, _: &'f CallFrame) -> &'f T {
         // SAFETY: As stated on this `impl`.
         unsafe { non_null(raw).as_ref() }
     }
@@ -125,7 +130,8 @@ unsafe impl<'a, T: CType> CArg for &'a T {
 // `&mut` reference says.
 unsafe impl<'a, T: CType> CArg for &'a mut T {
     type Raw = *mut T;
-    unsafe fn from_raw(raw: *mut T) -> Self {
+    type Framed<'f> = &'f mut T;
+    unsafe fn from_raw<'f>(raw: *mut T, _: &'f CallFrame) -> &'f mut T {
         // SAFETY: As stated on this `impl`.
         unsafe { non_null(raw).as_mut() }
     }
@@ -134,7 +140,8 @@ unsafe impl<'a, T: CType> CArg for &'a mut T {
 // SAFETY: As for `&T`, with NULL as `None`.
 unsafe impl<'a, T: CType> CArg for Option<&'a T> {
     type Raw = *mut T;
-    unsafe fn from_raw(raw: *mut T) -> Self {
+    type Framed<'f> = Option<&'f T>;
+    unsafe fn from_raw<'f>(raw: *mut T, _: &'f CallFrame) -> Option<&'f T> {
         // SAFETY: As stated on this `impl`.
         NonNull::new(raw).map(|p| unsafe { p.as_ref() })
     }
@@ -143,7 +150,8 @@ unsafe impl<'a, T: CType> CArg for Option<&'a T> {
 // SAFETY: As for `&mut T`, with NULL as `None`.
 unsafe impl<'a, T: CType> CArg for Option<&'a mut T> {
     type Raw = *mut T;
-    unsafe fn from_raw(raw: *mut T) -> Self {
+    type Framed<'f> = Option<&'f mut T>;
+    unsafe fn from_raw<'f>(raw: *mut T, _: &'f CallFrame) -> Option<&'f mut T> {
         // SAFETY: As stated on this `impl`.
         NonNull::new(raw).map(|mut p| unsafe { p.as_mut() })
     }
@@ -155,7 +163,8 @@ unsafe impl<'a, T: CType> CArg for Option<&'a mut T> {
 // for NULL.
 unsafe impl<T: CType> CArg for KBox<T> {
     type Raw = *mut T;
-    unsafe fn from_raw(raw: *mut T) -> Self {
+    type Framed<'f> = Self;
+    unsafe fn from_raw<'f>(raw: *mut T, _: &'f CallFrame) -> Self {
         // SAFETY: As stated on this `impl`.
         unsafe { KBox::from_raw(non_null(raw).as_ptr()) }
     }
@@ -164,7 +173,8 @@ unsafe impl<T: CType> CArg for KBox<T> {
 // SAFETY: As for `KBox<T>`, with NULL as `None`.
 unsafe impl<T: CType> CArg for Option<KBox<T>> {
     type Raw = *mut T;
-    unsafe fn from_raw(raw: *mut T) -> Self {
+    type Framed<'f> = Self;
+    unsafe fn from_raw<'f>(raw: *mut T, _: &'f CallFrame) -> Self {
         // SAFETY: As stated on this `impl`.
         (!raw.is_null()).then(|| unsafe { KBox::from_raw(raw) })
     }
@@ -222,14 +232,9 @@ impl<T: CType> CRet for Option<KBox<T>> {
 /// values of those types.
 macro_rules! c_fn_pointers {
     ($(($($a:ident),*)),*) => {$(
-        // SAFETY: A C function pointer, NULL as `None`: the ABI of
+        // A C function pointer, NULL as `None`: the ABI of
         // `Option<extern "C" fn>`.
-        unsafe impl<R, $($a),*> CArg for Option<extern "C" fn($($a),*) -> R> {
-            type Raw = Self;
-            unsafe fn from_raw(raw: Self) -> Self {
-                raw
-            }
-        }
+        owned_c_arg!(impl<R, $($a),*> Option<extern "C" fn($($a),*) -> R>);
     )*};
 }
 c_fn_pointers!((), (A), (A, B), (A, B, C), (A, B, C, D), (A, B, C, D, E));

@@ -89,60 +89,87 @@ impl Object {
 /// A Rust parameter type a replacement function may take in place of the C
 /// parameter the kernel passes.
 ///
+/// A reference the C caller lends lives only for the call: the value
+/// [`from_raw`](CArg::from_raw) makes borrows a frame of the call, so a
+/// replacement declared with `&'static T` does not build.
+///
 /// # Safety
 ///
 /// `Raw` must have the ABI of the C parameter type, and
 /// [`from_raw`](CArg::from_raw) must be sound for every value the patched
-/// function can receive from its callers.
+/// function can receive from its callers, for the frame's lifetime.
 pub unsafe trait CArg: Sized {
     /// The C type the old function receives.
     type Raw;
 
-    /// Converts the value the kernel passed.
+    /// `Self` with its borrows shortened to the call's frame `'f`.
+    type Framed<'f>;
+
+    /// Converts the value the kernel passed, for the call whose frame is
+    /// `frame`.
     ///
     /// # Safety
     ///
-    /// `raw` is what a caller of the old function passed, and the result does
-    /// not outlive the call.
-    unsafe fn from_raw(raw: Self::Raw) -> Self;
+    /// `raw` is what a caller of the old function passed.
+    unsafe fn from_raw<'f>(raw: Self::Raw, frame: &'f CallFrame) -> Self::Framed<'f>;
 }
 
-macro_rules! pass_through {
-    ($($t:ty),*) => {$(
-        // SAFETY: The Rust type is the C type itself.
-        unsafe impl CArg for $t {
+/// The frame of one call of a replacement: what the references it receives
+/// borrow.
+pub struct CallFrame {
+    _private: (),
+}
+
+impl CallFrame {
+    /// A frame, which [`c_callable!`](super::c_callable) makes for each
+    /// call from C.
+    #[doc(hidden)]
+    pub const fn new() -> Self {
+        Self { _private: () }
+    }
+}
+
+/// `CArg` for a type that borrows nothing: passed as it came.
+macro_rules! owned_c_arg {
+    (impl<$($g:ident),* $(,)?> $t:ty) => {
+        // SAFETY: The Rust type is the C type itself (or has its ABI) and
+        // borrows nothing.
+        unsafe impl<$($g),*> CArg for $t {
             type Raw = Self;
-            unsafe fn from_raw(raw: Self) -> Self {
+            type Framed<'f> = Self;
+            unsafe fn from_raw<'f>(raw: Self, _: &'f CallFrame) -> Self {
                 raw
             }
         }
-    )*};
+    };
+    ($t:ty) => {
+        $crate::livepatch::func::owned_c_arg!(impl<> $t);
+    };
 }
-pass_through!(i8, u8, i16, u16, i32, u32, i64, u64, isize, usize, bool);
+pub(crate) use owned_c_arg;
 
-// SAFETY: A raw pointer is passed on as it came; dereferencing it stays
-// `unsafe` for whoever does it.
-unsafe impl<T> CArg for *mut T {
-    type Raw = Self;
-    unsafe fn from_raw(raw: Self) -> Self {
-        raw
-    }
-}
-
-// SAFETY: A raw pointer is passed on as it came, as above.
-unsafe impl<T> CArg for *const T {
-    type Raw = Self;
-    unsafe fn from_raw(raw: Self) -> Self {
-        raw
-    }
-}
+owned_c_arg!(i8);
+owned_c_arg!(u8);
+owned_c_arg!(i16);
+owned_c_arg!(u16);
+owned_c_arg!(i32);
+owned_c_arg!(u32);
+owned_c_arg!(i64);
+owned_c_arg!(u64);
+owned_c_arg!(isize);
+owned_c_arg!(usize);
+owned_c_arg!(bool);
+// Dereferencing a raw pointer stays `unsafe` for whoever does it.
+owned_c_arg!(impl<T> *mut T);
+owned_c_arg!(impl<T> *const T);
 
 // SAFETY: A `seq_file` `show` callback receives a valid `struct seq_file`
-// that only the calling thread touches until it returns; the reference does
-// not outlive the call (`from_raw`'s contract).
+// that only the calling thread touches until it returns; the reference
+// borrows the call's frame.
 unsafe impl<'a> CArg for &'a SeqFile {
     type Raw = *mut kernel::bindings::seq_file;
-    unsafe fn from_raw(raw: Self::Raw) -> Self {
+    type Framed<'f> = &'f SeqFile;
+    unsafe fn from_raw<'f>(raw: Self::Raw, _: &'f CallFrame) -> &'f SeqFile {
         // SAFETY: As stated on this `impl`.
         unsafe { SeqFile::from_raw(raw) }
     }

@@ -309,10 +309,11 @@ macro_rules! c_callable {
         {
             // The body as written, so that `return` returns the Rust type.
             fn klp_rs_body($($arg: $ty),*) $(-> $ret)? $body
+            let _frame = $crate::livepatch::CallFrame::new();
             $(
-                // SAFETY: `$arg` is what the C caller passed, and the
-                // converted value lives only for this call.
-                let $arg: $ty = unsafe { <$ty as $crate::livepatch::CArg>::from_raw($arg) };
+                // SAFETY: `$arg` is what the C caller passed; what it
+                // borrows borrows `_frame`, which ends with the call.
+                let $arg = unsafe { <$ty as $crate::livepatch::CArg>::from_raw($arg, &_frame) };
             )*
             $crate::livepatch::CRet::into_raw(klp_rs_body($($arg),*))
         }

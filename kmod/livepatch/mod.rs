@@ -49,6 +49,7 @@ pub use callbacks::{
 };
 pub use func::{
     CArg,
+    CallFrame,
     Func,
     Object, //
 };

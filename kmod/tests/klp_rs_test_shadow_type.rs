@@ -10,8 +10,7 @@ pub mod livepatch;
 
 use kernel::{
     bindings::list_head,
-    ffi::c_ulong,
-    prelude::*, //
+    ffi::c_ulong, //
 };
 
 livepatch::c_struct! {
