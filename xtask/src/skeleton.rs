@@ -371,9 +371,10 @@ fn scalar_view(t: &CType, ffi: &mut BTreeSet<&'static str>) -> Option<String> {
         x => ("&mut ", x),
     };
     match pointee {
-        CType::Int { .. } | CType::Bool => {
-            Some(format!("Option<{reference}{}>", rust_type(pointee, ffi).ok()?))
-        }
+        CType::Int { .. } | CType::Bool => Some(format!(
+            "Option<{reference}{}>",
+            rust_type(pointee, ffi).ok()?
+        )),
         _ => None,
     }
 }
