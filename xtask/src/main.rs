@@ -25,7 +25,7 @@ enum Task {
     Kernel(kernel_cmd::KernelCmd),
     /// Build the patch modules under kmod/ against the guest kernel.
     Build(modules::BuildCmd),
-    /// Boot a guest and run one scenario suite.
+    /// Boot a guest: a scenario suite, or your modules with a script or a shell.
     Qemu(qemu_cmd::QemuCmd),
     /// Show a Rust live patch at work in a guest.
     Demo(demo::DemoCmd),
