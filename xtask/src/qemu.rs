@@ -460,7 +460,8 @@ impl Guest {
             match rx.recv_timeout(until - now) {
                 Ok(line) => {
                     writeln!(log_file, "{line}")?;
-                    if line.starts_with(ktap::START) {
+                    // On ppc64le, a kernel message may not have ended its line.
+                    if line.contains(ktap::START) {
                         in_scenario = true;
                     } else if line == ktap::DONE {
                         in_scenario = false;
