@@ -237,9 +237,13 @@ fn make(
     if lint == Lint::DenyWarnings {
         make.args(["CLIPPY=1", "KRUSTFLAGS=-Dwarnings"]);
     }
-    let doing = match lint {
-        Lint::No => "building",
-        Lint::DenyWarnings => "linting (clippy, warnings denied)",
+    // The lint keeps a log of its own: the build after it would overwrite it.
+    let (doing, log) = match lint {
+        Lint::No => ("building", format!("{what}-{}.log", kernel.arch)),
+        Lint::DenyWarnings => (
+            "linting (clippy, warnings denied)",
+            format!("{what}-lint-{}.log", kernel.arch),
+        ),
     };
     run::logged(
         &format!(
@@ -248,7 +252,7 @@ fn make(
             kernel.arch
         ),
         &mut make,
-        &cache.logs().join(format!("{what}-{}.log", kernel.arch)),
+        &cache.logs().join(log),
     )?;
     modules_in(&out)
 }
