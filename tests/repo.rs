@@ -252,7 +252,8 @@ fn fragments_keep_what_every_guest_needs() {
 
 #[test]
 fn every_suite_has_a_guest_scenario() {
-    for suite in xtask::test::SUITES.iter().chain(&["demo"]) {
+    let others = ["demo", xtask::qemu_cmd::SCRIPT_SUITE, xtask::qemu::SHELL];
+    for suite in xtask::test::SUITES.iter().chain(&others) {
         let path = repo_root().join(format!("qemu/guest/scenarios/{suite}.sh"));
         assert!(
             path.is_file(),
@@ -271,6 +272,11 @@ fn every_guest_script_parses() {
         .filter(|p| p.extension().is_some_and(|e| e == "sh"))
         .collect();
     scripts.push(repo_root().join("qemu/guest/init"));
+    scripts.extend(
+        fs::read_dir(repo_root().join("qemu/guest/examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
     for script in scripts {
         let out = Command::new("sh").arg("-n").arg(&script).output().unwrap();
         assert!(
@@ -445,4 +451,70 @@ fn kselftest_runner_reports_passes_skips_failures_and_missing_modules() {
         !text.contains("TEST: fine"),
         "a passing script's output is no diagnostic:\n{text}"
     );
+}
+
+#[test]
+fn a_script_of_ones_own_reports_its_checks_its_exit_status_and_the_kernel_log() {
+    // ktap.sh's runner of `cargo xtask qemu --script` over stand-in scripts,
+    // in busybox's sh as in the guest, with a stand-in kernel log; its KTAP
+    // goes through the host's parser.
+    let dir = std::env::temp_dir().join(format!("klp-rs-run-script-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let run = |name: &str, script: &str, log: &str| {
+        fs::write(dir.join(name), script).unwrap();
+        fs::write(dir.join("dmesg"), log).unwrap();
+        let out = Command::new("/bin/busybox")
+            .args([
+                "sh",
+                "-c",
+                ". \"$0\" && log=$2 && dmesg() { cat \"$log\"; } && run_script \"$1\"",
+            ])
+            .arg(repo_root().join("qemu/guest/scenarios/ktap.sh"))
+            .arg(dir.join(name))
+            .arg(dir.join("dmesg"))
+            .output()
+            .expect("cannot run /bin/busybox: install busybox-static (`cargo xtask setup`)");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let passing = run(
+        "passing.sh",
+        "check 'one' true\ncheck 'two' file_is /dev/null ''\n",
+        "livepatch: 'my_sample': patching complete\n",
+    );
+    let failing = run(
+        "failing.sh",
+        "plan 3\ncheck 'loads' sh -c 'echo no such module; exit 1'\nexit 3\ncheck 'never' true\n",
+        "",
+    );
+    let warned = run("warned.sh", "true\n", "WARNING: CPU: 0 PID: 1 at x\n");
+    fs::remove_dir_all(&dir).unwrap();
+    for (text, report, expected) in [
+        (
+            &passing,
+            "4 passed, 0 failed",
+            "ok 1 one\nok 2 two\nok 3 passing.sh exits 0\n\
+             ok 4 kernel log has no WARNING, BUG or Oops\n1..4\n",
+        ),
+        (
+            // The two points planned but never reported fail too.
+            &failing,
+            "1 passed, 4 failed",
+            "# no such module\nnot ok 1 loads\n# exit status 3\nnot ok 4 failing.sh exits 0\n\
+             ok 5 kernel log has no WARNING, BUG or Oops\n1..5\n",
+        ),
+        (
+            &warned,
+            "1 passed, 1 failed",
+            "ok 1 warned.sh exits 0\n# WARNING: CPU: 0 PID: 1 at x\n\
+             not ok 2 kernel log has no WARNING, BUG or Oops\n1..2\n",
+        ),
+    ] {
+        assert_eq!(
+            ktap::Report::parse(text.lines()).to_string(),
+            report,
+            "{text}"
+        );
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
 }

@@ -18,7 +18,12 @@
 //! section (`fn <symbol> <signature>`, `static <symbol> <size>`), from which
 //! the post-link step checks that the symbol is a function or a variable as
 //! declared, a variable's size and, where the target build has DWARF, a
-//! function's parameter and return sizes ([`signature_code`]).
+//! function's parameter and return sizes ([`signature_code`]). The section's
+//! type is `0x806b6c70`, one of those the ELF standard reserves for
+//! applications (`SHT_LOUSER` to `SHT_HIUSER`): the linker keeps it, the
+//! module loader ignores it, and `modpost`, which warns about a
+//! non-allocated `SHT_PROGBITS` section it does not know (a section an
+//! assembler file forgot to mark `"a"`), leaves it alone.
 //!
 //! C header: [`include/linux/livepatch_external.h`](srctree/include/linux/livepatch_external.h)
 
@@ -242,7 +247,7 @@ macro_rules! klp_extern {
     // `SHN_LIVEPATCH`).
     (@symbol $kind:literal, $obj:literal, $name:ident, $pos:literal, $size:expr) => {
         ::core::arch::global_asm!(
-            ".pushsection .klp_rs.syms,\"\",%progbits",
+            ".pushsection .klp_rs.syms,\"\",%0x806b6c70",
             concat!(".ascii \"", $kind, " .klp.sym.", $obj, ".", stringify!($name), ",", $pos, " {size}\\n\""),
             ".popsection",
             concat!(".weak \".klp.sym.", $obj, ".", stringify!($name), ",", $pos, "\""),

@@ -176,9 +176,36 @@ impl FromStr for Arch {
     }
 }
 
+/// The arches of `--arch A|all`: one, or every one in [`Arch::ALL`]'s order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arches(pub Vec<Arch>);
+
+impl FromStr for Arches {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "all" {
+            return Ok(Arches(Arch::ALL.to_vec()));
+        }
+        s.parse()
+            .map(|a| Arches(vec![a]))
+            .map_err(|e| format!("{e}, or `all`"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_is_every_arch_in_order() {
+        assert_eq!("all".parse(), Ok(Arches(Arch::ALL.to_vec())));
+        assert_eq!("s390x".parse(), Ok(Arches(vec![Arch::S390x])));
+        assert_eq!(
+            "mips".parse::<Arches>().unwrap_err(),
+            "unknown arch `mips`; supported: x86_64, aarch64, ppc64le, s390x, or `all`"
+        );
+    }
 
     #[test]
     fn unknown_arch_lists_the_supported_ones() {

@@ -18,7 +18,10 @@
 //! builds against), with `kmod/bench/` built for it.
 
 use crate::{
-    arch::Arch, bench_tables, cache::Cache, corpus, generate, modules, qemu, repo_root, setup,
+    arch::{Arch, Arches},
+    bench_tables,
+    cache::Cache,
+    corpus, generate, modules, qemu, repo_root, setup,
 };
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -31,7 +34,7 @@ const GENERATED: &str = "klp_int_sqrt";
 pub struct GuestBench {
     /// The guest's arch, or `all`.
     #[arg(long, default_value = "x86_64")]
-    arch: String,
+    arch: Arches,
     /// Seconds before a guest is killed [default: 180 for `patched-call`,
     /// 1500 for `transition`]: under `-icount` a guest second of a busy
     /// guest is 10^9 instructions, which an emulated arch on a loaded host
@@ -41,18 +44,10 @@ pub struct GuestBench {
 }
 
 impl GuestBench {
-    fn arches(&self) -> Result<Vec<Arch>> {
-        if self.arch == "all" {
-            Ok(Arch::ALL.to_vec())
-        } else {
-            Ok(vec![self.arch.parse().map_err(anyhow::Error::msg)?])
-        }
-    }
-
     /// `bench patched-call`.
     pub fn patched_call(self, cache: &Cache) -> Result<()> {
         let mut rows = Vec::new();
-        for arch in self.arches()? {
+        for &arch in &self.arch.0 {
             let (log, clock) = run(cache, arch, "bench-call", true, self.timeout)?;
             let calls = bench_tables::Calls::parse(&log)?;
             println!("{}", calls.arch_table(arch, clock));
@@ -65,7 +60,7 @@ impl GuestBench {
     /// `bench transition`.
     pub fn transition(self, cache: &Cache) -> Result<()> {
         let mut rows = Vec::new();
-        for arch in self.arches()? {
+        for &arch in &self.arch.0 {
             let (log, clock) = run(cache, arch, "bench-transition", false, self.timeout)?;
             rows.push((arch, bench_tables::Transitions::parse(&log)?, clock));
         }

@@ -28,9 +28,12 @@ impl Cache {
         if !root.is_absolute() {
             bail!("{ENV} must be an absolute path, got `{}`", root.display());
         }
-        std::fs::create_dir_all(&root)
-            .map_err(|e| anyhow::anyhow!("cannot create cache `{}`: {e}", root.display()))?;
-        Ok(Self { root })
+        let cache = Self { root };
+        for dir in [cache.root(), &cache.logs()] {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create cache `{}`: {e}", dir.display()))?;
+        }
+        Ok(cache)
     }
 
     pub fn root(&self) -> &Path {
@@ -73,8 +76,43 @@ impl Cache {
         self.root.join("build")
     }
 
-    /// Logs of long steps (downloads, builds, guest consoles).
+    /// Logs of long steps (downloads, builds, guest consoles) run from this
+    /// checkout: `logs/<checkout name>-<checkout key>/` (see
+    /// [`crate::checkout_key`]), so that two checkouts at work at once never
+    /// write the same log.
     pub fn logs(&self) -> PathBuf {
-        self.root.join("logs")
+        self.root
+            .join("logs")
+            .join(logs_dir_name(&crate::repo_root()))
+    }
+}
+
+/// The name of the logs directory of the checkout at `root`.
+fn logs_dir_name(root: &Path) -> String {
+    let name = root
+        .file_name()
+        .map_or("klp-rs".into(), |n| n.to_string_lossy().into_owned());
+    format!("{name}-{}", crate::checkout_key_of(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_checkout_logs_into_a_directory_of_its_own() {
+        assert_eq!(
+            logs_dir_name(Path::new("/work/main")),
+            "main-f40b091684beef61"
+        );
+        assert_eq!(
+            logs_dir_name(Path::new("/work/wt-flow")),
+            "wt-flow-e4f156a082e643aa"
+        );
+        let cache = Cache { root: "/c".into() };
+        assert_eq!(
+            cache.logs(),
+            Path::new("/c/logs").join(logs_dir_name(&crate::repo_root()))
+        );
     }
 }

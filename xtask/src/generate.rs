@@ -3,7 +3,7 @@
 //! Kbuild, post-linked and signed as every module, with its review report
 //! beside the `.ko`.
 
-use crate::{arch::Arch, cache::Cache, corpus, kernel, modules, qemu, repo_root, setup};
+use crate::{arch::Arches, cache::Cache, corpus, kernel, modules, qemu, repo_root, setup};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,7 @@ pub struct GenerateCmd {
     /// The arch whose cached kernel to build against (the guests' kernel
     /// with one module, `kobject_example`, as the corpus uses), or `all`.
     #[arg(long, default_value = "x86_64")]
-    arch: String,
+    arch: Arches,
     /// The module's name (default: `klp_` and the first patch's file stem).
     #[arg(long)]
     name: Option<String>,
@@ -63,14 +63,11 @@ impl GenerateCmd {
         let kernels = match &self.kdir {
             Some(dir) => vec![kernel::Kernel::of_tree(dir)?],
             None => {
-                let arches: Vec<Arch> = if self.arch == "all" {
-                    Arch::ALL.to_vec()
-                } else {
-                    vec![self.arch.parse().map_err(anyhow::Error::msg)?]
-                };
                 // The cached kernel with the corpus's module (`kobject_example`).
-                arches
-                    .into_iter()
+                self.arch
+                    .0
+                    .iter()
+                    .copied()
                     .map(|a| corpus::kernel(cache, &tc, a))
                     .collect::<Result<_>>()?
             }

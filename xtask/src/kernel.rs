@@ -30,11 +30,8 @@ impl Kernel {
     /// initramfs): one directory per checkout, so that clones sharing the
     /// cache (CI runs) never write into each other's.
     pub fn checkout_dir(&self) -> PathBuf {
-        let checkout = crate::repo_root();
-        self.dir.join(format!(
-            "klp-rs-checkout-{:016x}",
-            fnv1a(checkout.as_os_str().as_encoded_bytes())
-        ))
+        self.dir
+            .join(format!("klp-rs-checkout-{}", crate::checkout_key()))
     }
 
     /// A kernel someone built (an `O=` directory or a tree built in

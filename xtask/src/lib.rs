@@ -11,6 +11,7 @@ pub mod cache;
 pub mod corpus;
 pub mod demo;
 pub mod diff;
+pub mod env_cmd;
 pub mod fix;
 pub mod fuzz;
 pub mod generate;
@@ -44,6 +45,22 @@ pub fn repo_root() -> PathBuf {
         .parent()
         .expect("xtask lives one level below the repository root")
         .to_path_buf()
+}
+
+/// This checkout's key in the shared cache: the FNV-1a hash of
+/// [`repo_root`]'s path, as 16 hex digits. Its outputs built against a
+/// kernel go to the kernel build's `klp-rs-checkout-<key>/`, its logs to
+/// the cache's `logs/<checkout name>-<key>/`.
+pub fn checkout_key() -> String {
+    checkout_key_of(&repo_root())
+}
+
+/// The key of the checkout at `root` (see [`checkout_key`]).
+fn checkout_key_of(root: &Path) -> String {
+    format!(
+        "{:016x}",
+        kernel::fnv1a(root.as_os_str().as_encoded_bytes())
+    )
 }
 
 /// A check that ran and failed (exit code 1), as opposed to an error that

@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use xtask::{
-    bench, cache::Cache, demo, diff, fix, generate, kernel_cmd, modules, own_diff, qemu_cmd, seed,
-    setup, test, Failed,
+    bench, cache::Cache, demo, diff, env_cmd, fix, generate, kernel_cmd, modules, own_diff,
+    qemu_cmd, seed, setup, test, Failed,
 };
 
 #[derive(Parser)]
@@ -25,7 +25,9 @@ enum Task {
     Kernel(kernel_cmd::KernelCmd),
     /// Build the patch modules under kmod/ against the guest kernel.
     Build(modules::BuildCmd),
-    /// Boot a guest and run one scenario suite.
+    /// Print the `export` lines a plain `make -C "$KDIR" M=DIR` needs.
+    Env(env_cmd::EnvCmd),
+    /// Boot a guest: a scenario suite, or your modules with a script or a shell.
     Qemu(qemu_cmd::QemuCmd),
     /// Show a Rust live patch at work in a guest.
     Demo(demo::DemoCmd),
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Task::Setup(t) => t.run(&cache),
         Task::Kernel(t) => t.run(&cache),
         Task::Build(t) => t.run(&cache),
+        Task::Env(t) => t.run(&cache),
         Task::Qemu(t) => t.run(&cache),
         Task::Demo(t) => t.run(&cache),
         Task::Test(t) => t.run(&cache),

@@ -42,42 +42,75 @@ impl BuildCmd {
             (Some(key), Some(cert)) => Some(SigningKey::named(key, cert)?),
             _ => None,
         };
+        let dir = self.dir.as_deref().map(PatchDir::new).transpose()?;
         let tc = setup::ensure(cache, false)?;
         let kernel = match &self.kdir {
             Some(dir) => kernel::Kernel::of_tree(dir)?,
             None => kernel::build(cache, &tc, self.arch)?,
         };
-        let (dir, what) = match &self.dir {
-            None => (repo_root(), "modules".to_string()),
-            Some(d) => {
-                let dir = std::fs::canonicalize(d)
-                    .with_context(|| format!("no directory `{}`", d.display()))?;
-                if !dir.join("Kbuild").is_file() && !dir.join("Makefile").is_file() {
-                    bail!(
-                        "`{}` has no `Kbuild`: write one listing the modules \
-                         (`obj-m += my_patch.o`), then `include <klp-rs>/kmod/livepatch/livepatch.mk` \
-                         (see `kmod/samples/Kbuild`)",
-                        dir.display()
-                    );
-                }
-                let name = dir
-                    .file_name()
-                    .map_or("dir".into(), |n| n.to_string_lossy().into_owned());
-                (
-                    dir.clone(),
-                    format!(
-                        "dir-{name}-{:016x}",
-                        crate::kernel::fnv1a(dir.as_os_str().as_encoded_bytes())
-                    ),
-                )
-            }
-        };
-        // Clippy with warnings denied first, as `cargo xtask test` lints kmod/.
-        build_in(cache, &tc, &kernel, Lint::DenyWarnings, &dir, &what, None)?;
-        for ko in build_in(cache, &tc, &kernel, Lint::No, &dir, &what, key.as_ref())? {
+        let dir = dir.unwrap_or_else(|| PatchDir {
+            dir: repo_root(),
+            what: "modules".into(),
+        });
+        for ko in dir.build(cache, &tc, &kernel, key.as_ref())? {
             println!("{}", ko.display());
         }
         Ok(())
+    }
+}
+
+/// A directory of patch modules with its `Kbuild`, inside the repository
+/// or not, as `cargo xtask build DIR` and `cargo xtask qemu --modules DIR`
+/// take it.
+#[derive(Clone, Debug)]
+pub struct PatchDir {
+    /// The directory, canonical.
+    pub dir: PathBuf,
+    /// Its name in logs and output directories: `dir-<name>-<hash of its
+    /// path>`.
+    pub what: String,
+}
+
+impl PatchDir {
+    /// `dir`, which must have a `Kbuild` (or a `Makefile`).
+    pub fn new(dir: &Path) -> Result<Self> {
+        let dir = std::fs::canonicalize(dir).with_context(|| {
+            format!(
+                "no directory `{}`: name a directory of patch modules with its `Kbuild`",
+                dir.display()
+            )
+        })?;
+        if !dir.join("Kbuild").is_file() && !dir.join("Makefile").is_file() {
+            bail!(
+                "`{}` has no `Kbuild`: write one listing the modules \
+                 (`obj-m += my_patch.o`), then `include <klp-rs>/kmod/livepatch/livepatch.mk` \
+                 (see `kmod/samples/Kbuild`)",
+                dir.display()
+            );
+        }
+        let name = dir
+            .file_name()
+            .map_or("dir".into(), |n| n.to_string_lossy().into_owned());
+        let what = format!(
+            "dir-{name}-{:016x}",
+            crate::kernel::fnv1a(dir.as_os_str().as_encoded_bytes())
+        );
+        Ok(Self { dir, what })
+    }
+
+    /// Lints its modules (clippy, warnings denied, as `cargo xtask test`
+    /// lints `kmod/`), then builds, post-links and signs them with `key`
+    /// (default: the kernel build's); the `.ko` files.
+    pub fn build(
+        &self,
+        cache: &Cache,
+        tc: &setup::Toolchain,
+        kernel: &kernel::Kernel,
+        key: Option<&SigningKey>,
+    ) -> Result<Vec<PathBuf>> {
+        let (dir, what) = (&self.dir, &self.what);
+        build_in(cache, tc, kernel, Lint::DenyWarnings, dir, what, None)?;
+        build_in(cache, tc, kernel, Lint::No, dir, what, key)
     }
 }
 
@@ -204,9 +237,13 @@ fn make(
     if lint == Lint::DenyWarnings {
         make.args(["CLIPPY=1", "KRUSTFLAGS=-Dwarnings"]);
     }
-    let doing = match lint {
-        Lint::No => "building",
-        Lint::DenyWarnings => "linting (clippy, warnings denied)",
+    // The lint keeps a log of its own: the build after it would overwrite it.
+    let (doing, log) = match lint {
+        Lint::No => ("building", format!("{what}-{}.log", kernel.arch)),
+        Lint::DenyWarnings => (
+            "linting (clippy, warnings denied)",
+            format!("{what}-lint-{}.log", kernel.arch),
+        ),
     };
     run::logged(
         &format!(
@@ -215,7 +252,7 @@ fn make(
             kernel.arch
         ),
         &mut make,
-        &cache.logs().join(format!("{what}-{}.log", kernel.arch)),
+        &cache.logs().join(log),
     )?;
     modules_in(&out)
 }

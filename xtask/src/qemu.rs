@@ -6,7 +6,7 @@ use crate::{
     arch::Arch, cache::Cache, guest_tools, initramfs, kernel, klp_tool, ktap, modules, run,
     samples, seed, selftests, setup, Failed,
 };
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::{
     fs::File,
     io::{BufRead, BufReader, Write},
@@ -29,6 +29,8 @@ const LONG_TIMEOUT_SECS: u64 = 600;
 /// retries an unfinished transition every second); `bench-transition`:
 /// fewer, but under `-icount` a busy guest second is 10^9 instructions.
 const STRESS_TIMEOUT_SECS: u64 = 1500;
+/// The suite of [`Guest::shell`]: `qemu/guest/scenarios/shell.sh`.
+pub const SHELL: &str = "shell";
 /// vCPUs of every guest.
 pub const GUEST_CPUS: u32 = 2;
 /// How long a KVM probe boot may take before KVM is declared broken.
@@ -155,11 +157,17 @@ impl Guest {
     /// Sets up, builds the kernel and modules if needed, and writes the
     /// initramfs.
     pub fn prepare(cache: &Cache, arch: Arch) -> Result<Self> {
+        Self::prepare_with(cache, arch, Vec::new())
+    }
+
+    /// [`Guest::prepare`], with `files` added to the initramfs.
+    pub fn prepare_with(cache: &Cache, arch: Arch, files: Vec<initramfs::File>) -> Result<Self> {
         let tc = setup::ensure(cache, false)?;
         let kernel = kernel::build(cache, &tc, arch)?;
         let kos = modules::build(cache, &tc, &kernel, modules::Lint::No)?;
         let mut extra = selftests::files(cache, &tc, &kernel, &kos)?;
         extra.extend(samples::files(cache, &tc, &kernel)?);
+        extra.extend(files);
         extra.push(klp_tool::build(cache, arch)?);
         extra.push(seed::installed_file(&kernel, &kos)?);
         extra.push(modules::unconverted(cache, &tc, &kernel)?);
@@ -318,19 +326,33 @@ impl Guest {
         guest.boot(cache, suite, accel, timeout, true)
     }
 
-    fn boot(
-        &self,
-        cache: &Cache,
-        suite: &str,
-        accel: Accel,
-        timeout: u64,
-        echo: bool,
-    ) -> Result<Outcome> {
-        let log = cache
-            .logs()
-            .join(format!("guest-{}-{suite}.log", self.arch));
-        std::fs::create_dir_all(cache.logs())?;
-        let mut log_file = File::create(&log)?;
+    /// Boots the guest with the suite `shell` (an interactive shell) on a
+    /// serial console that is this terminal, QEMU's monitor multiplexed on
+    /// it: Ctrl-C goes to the guest, Ctrl-A X stops QEMU. Returns when the
+    /// guest has powered off.
+    pub fn shell(&self, accel: Accel) -> Result<()> {
+        eprintln!(
+            "==> booting {} ({accel:?}) with a shell on this terminal; `exit` powers the guest off, Ctrl-A X stops QEMU",
+            self.arch
+        );
+        let mut cmd = self.command(SHELL, accel, "mon:stdio");
+        let status = cmd.status().with_context(|| self.cannot_start())?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", run::display(&cmd));
+        }
+        Ok(())
+    }
+
+    fn cannot_start(&self) -> String {
+        format!(
+            "cannot start `{}`; run `cargo xtask setup`",
+            self.emulator.program.display()
+        )
+    }
+
+    /// The QEMU command line that boots the guest with `suite`, its serial
+    /// console on the character device `serial`.
+    fn command(&self, suite: &str, accel: Accel, serial: &str) -> Command {
         let emulator = &self.emulator;
         let mut cmd = Command::new(&emulator.program);
         for firmware in &emulator.firmware {
@@ -342,7 +364,7 @@ impl Guest {
             "-display",
             "none",
             "-serial",
-            "stdio",
+            serial,
             "-no-reboot",
         ])
         .args(self.arch.qemu_machine_args())
@@ -371,18 +393,30 @@ impl Guest {
         .arg(format!(
             "console={} loglevel=3 panic=-1 klp.suite={suite}",
             self.arch.console()
-        ))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        ));
+        cmd
+    }
+
+    fn boot(
+        &self,
+        cache: &Cache,
+        suite: &str,
+        accel: Accel,
+        timeout: u64,
+        echo: bool,
+    ) -> Result<Outcome> {
+        let log = cache
+            .logs()
+            .join(format!("guest-{}-{suite}.log", self.arch));
+        std::fs::create_dir_all(cache.logs())?;
+        let mut log_file = File::create(&log)?;
+        let mut cmd = self.command(suite, accel, "stdio");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         writeln!(log_file, "$ {}", run::display(&cmd))?;
         let start = Instant::now();
-        let mut child = cmd.spawn().with_context(|| {
-            format!(
-                "cannot start `{}`; run `cargo xtask setup`",
-                emulator.program.display()
-            )
-        })?;
+        let mut child = cmd.spawn().with_context(|| self.cannot_start())?;
         let (tx, rx) = mpsc::channel();
         for stream in [
             child
@@ -431,7 +465,8 @@ impl Guest {
             match rx.recv_timeout(until - now) {
                 Ok(line) => {
                     writeln!(log_file, "{line}")?;
-                    if line.starts_with(ktap::START) {
+                    // On ppc64le, a kernel message may not have ended its line.
+                    if line.contains(ktap::START) {
                         in_scenario = true;
                     } else if line == ktap::DONE {
                         in_scenario = false;
@@ -462,5 +497,105 @@ impl Guest {
             log,
             console_tail,
         })
+    }
+}
+
+/// One suite's result on one arch, for the README's arch matrix.
+pub struct MatrixCell {
+    pub arch: Arch,
+    pub suite: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub seconds: f64,
+}
+
+impl MatrixCell {
+    /// The cell of `outcome`.
+    pub fn of(outcome: &Outcome) -> Self {
+        Self {
+            arch: outcome.arch,
+            suite: outcome.suite.clone(),
+            passed: outcome.report.passed(),
+            failed: outcome.report.failed(),
+            skipped: outcome.report.skipped(),
+            seconds: outcome.elapsed.as_secs_f64(),
+        }
+    }
+}
+
+/// A markdown table, one row per suite and one column per arch, each cell
+/// `passed/failed[/skipped]` and the guest's time.
+pub fn render_matrix(cells: &[MatrixCell]) -> String {
+    let mut arches: Vec<Arch> = Vec::new();
+    let mut suites: Vec<&str> = Vec::new();
+    for c in cells {
+        if !arches.contains(&c.arch) {
+            arches.push(c.arch);
+        }
+        if !suites.contains(&c.suite.as_str()) {
+            suites.push(&c.suite);
+        }
+    }
+    let mut out = String::from("| suite |");
+    for a in &arches {
+        out.push_str(&format!(" {a} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(arches.len()));
+    out.push('\n');
+    for suite in suites {
+        out.push_str(&format!("| `{suite}` |"));
+        for &arch in &arches {
+            let cell = cells.iter().find(|c| c.arch == arch && c.suite == suite);
+            match cell {
+                Some(c) => {
+                    let verdict = if c.failed == 0 { "passed" } else { "FAILED" };
+                    let skipped = if c.skipped > 0 {
+                        format!(", {} skipped", c.skipped)
+                    } else {
+                        String::new()
+                    };
+                    out.push_str(&format!(
+                        " {verdict} {}/{}{skipped}, {:.1} s |",
+                        c.passed,
+                        c.passed + c.failed,
+                        c.seconds
+                    ));
+                }
+                None => out.push_str(" not run |"),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix_has_a_row_per_suite_and_a_column_per_arch() {
+        let cell = |arch, suite: &str, passed, failed, skipped| MatrixCell {
+            arch,
+            suite: suite.into(),
+            passed,
+            failed,
+            skipped,
+            seconds: 1.25,
+        };
+        let table = render_matrix(&[
+            cell(Arch::X86_64, "smoke", 7, 0, 0),
+            cell(Arch::X86_64, "selftests", 8, 0, 0),
+            cell(Arch::Aarch64, "smoke", 6, 1, 0),
+            cell(Arch::Aarch64, "selftests", 7, 0, 1),
+        ]);
+        assert_eq!(
+            table,
+            "| suite | x86_64 | aarch64 |\n|---|---|---|\n\
+             | `smoke` | passed 7/7, 1.2 s | FAILED 6/7, 1.2 s |\n\
+             | `selftests` | passed 8/8, 1.2 s | passed 7/7, 1 skipped, 1.2 s |\n"
+        );
     }
 }

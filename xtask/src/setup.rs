@@ -95,14 +95,31 @@ pub struct Toolchain {
 }
 
 impl Toolchain {
+    /// The directories that go before `PATH`: the pinned Rust toolchain's
+    /// and bindgen's.
+    pub fn path_dirs(&self) -> [&Path; 2] {
+        [&self.rust_bin, &self.bindgen_bin]
+    }
+
+    /// The folder holding `libclang.so` (`LIBCLANG_PATH`).
+    pub fn libclang_dir(&self) -> &Path {
+        &self.libclang_dir
+    }
+
     /// Points `cmd` at the pinned toolchain, bindgen and libclang.
     pub fn apply<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
-        let mut path = OsString::from(self.rust_bin.as_os_str());
-        path.push(":");
-        path.push(self.bindgen_bin.as_os_str());
-        if let Some(old) = std::env::var_os("PATH") {
-            path.push(":");
-            path.push(old);
+        let mut path = OsString::new();
+        let old = std::env::var_os("PATH");
+        for dir in self
+            .path_dirs()
+            .iter()
+            .map(|d| d.as_os_str())
+            .chain(old.as_deref())
+        {
+            if !path.is_empty() {
+                path.push(":");
+            }
+            path.push(dir);
         }
         cmd.env("PATH", path)
             .env("LIBCLANG_PATH", &self.libclang_dir)

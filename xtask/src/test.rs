@@ -3,11 +3,16 @@
 //! step failed.
 
 use crate::{
-    arch::Arch, cache::Cache, corpus, fix, fuzz, kernel, modules, own_diff, qemu, repo_root, run,
-    setup, signing_suite, Failed,
+    arch::Arch,
+    cache::Cache,
+    corpus, fix, fuzz, kernel,
+    modules::{self, PatchDir},
+    own_diff,
+    qemu::{self, render_matrix, MatrixCell},
+    qemu_cmd, repo_root, run, setup, signing_suite, Failed,
 };
 use anyhow::Result;
-use std::{process::Command, time::Instant};
+use std::{path::Path, process::Command, time::Instant};
 
 /// The guest suites, in the order they run.
 pub const SUITES: &[&str] = &[
@@ -234,6 +239,17 @@ fn arch_steps(
             outcome.check()
         });
     }
+    // A patch directory of one's own, outside the repository, run as
+    // `cargo xtask qemu --modules DIR --script FILE` runs it.
+    step(format!("{arch} {OWN_PATCH}"), &mut || {
+        let kernel = kernel::build(cache, tc, arch)?;
+        let dir = own_patch(&kernel.checkout_dir().join(OWN_PATCH))?;
+        let script = qemu_cmd::Script::read(&repo_root().join(OWN_PATCH_SCRIPT))?;
+        let guest = qemu_cmd::guest(cache, arch, Some(&dir), Some(&script))?;
+        let outcome = qemu_cmd::run_script(cache, &guest, &script, accel, None)?;
+        matrix.push(MatrixCell::of(&outcome));
+        outcome.check()
+    });
     // Signed modules only: the kernel derived with
     // `CONFIG_MODULE_SIG_FORCE`.
     step(format!("{arch} {}", signing_suite::SUITE), &mut || {
@@ -276,74 +292,39 @@ fn arch_steps(
     (steps, matrix)
 }
 
-/// One suite's result on one arch, for the README's arch matrix.
-pub struct MatrixCell {
-    pub arch: Arch,
-    pub suite: String,
-    pub passed: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    pub seconds: f64,
-}
+/// The step of a patch directory of one's own, and the directory's name.
+const OWN_PATCH: &str = "own-patch";
+/// Its script, which loads, checks and unloads `my_sample.ko`.
+const OWN_PATCH_SCRIPT: &str = "qemu/guest/examples/my_sample.sh";
 
-impl MatrixCell {
-    fn of(outcome: &qemu::Outcome) -> Self {
-        Self {
-            arch: outcome.arch,
-            suite: outcome.suite.clone(),
-            passed: outcome.report.passed(),
-            failed: outcome.report.failed(),
-            skipped: outcome.report.skipped(),
-            seconds: outcome.elapsed.as_secs_f64(),
-        }
-    }
-}
-
-/// A markdown table, one row per suite and one column per arch, each cell
-/// `passed/failed[/skipped]` and the guest's time.
-pub fn render_matrix(cells: &[MatrixCell]) -> String {
-    let mut arches: Vec<Arch> = Vec::new();
-    let mut suites: Vec<&str> = Vec::new();
-    for c in cells {
-        if !arches.contains(&c.arch) {
-            arches.push(c.arch);
-        }
-        if !suites.contains(&c.suite.as_str()) {
-            suites.push(&c.suite);
-        }
-    }
-    let mut out = String::from("| suite |");
-    for a in &arches {
-        out.push_str(&format!(" {a} |"));
-    }
-    out.push_str("\n|---|");
-    out.push_str(&"---|".repeat(arches.len()));
-    out.push('\n');
-    for suite in suites {
-        out.push_str(&format!("| `{suite}` |"));
-        for &arch in &arches {
-            let cell = cells.iter().find(|c| c.arch == arch && c.suite == suite);
-            match cell {
-                Some(c) => {
-                    let verdict = if c.failed == 0 { "passed" } else { "FAILED" };
-                    let skipped = if c.skipped > 0 {
-                        format!(", {} skipped", c.skipped)
-                    } else {
-                        String::new()
-                    };
-                    out.push_str(&format!(
-                        " {verdict} {}/{}{skipped}, {:.1} s |",
-                        c.passed,
-                        c.passed + c.failed,
-                        c.seconds
-                    ));
-                }
-                None => out.push_str(" not run |"),
-            }
-        }
-        out.push('\n');
-    }
-    out
+/// Writes into `dir` what a patch author's own directory holds, as the
+/// README describes it: a copy of `kmod/samples/livepatch_sample.rs` as
+/// `my_sample.rs`, its `#[path]` naming this repository's `kmod/livepatch`,
+/// and a `Kbuild` that includes its `livepatch.mk`.
+fn own_patch(dir: &Path) -> Result<PatchDir> {
+    let livepatch = repo_root().join("kmod/livepatch");
+    let sample = repo_root().join("kmod/samples/livepatch_sample.rs");
+    let text = std::fs::read_to_string(&sample)?;
+    let at = r#"#[path = "../livepatch/mod.rs"]"#;
+    anyhow::ensure!(
+        text.contains(at),
+        "`{}` no longer says `{at}`",
+        sample.display()
+    );
+    let text = text.replace(
+        at,
+        &format!(r#"#[path = "{}/mod.rs"]"#, livepatch.display()),
+    );
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("my_sample.rs"), text)?;
+    std::fs::write(
+        dir.join("Kbuild"),
+        format!(
+            "obj-m += my_sample.o\ninclude {}/livepatch.mk\n",
+            livepatch.display()
+        ),
+    )?;
+    PatchDir::new(dir)
 }
 
 /// Every Rust file under `kmod/`.
@@ -373,26 +354,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matrix_has_a_row_per_suite_and_a_column_per_arch() {
-        let cell = |arch, suite: &str, passed, failed, skipped| MatrixCell {
-            arch,
-            suite: suite.into(),
-            passed,
-            failed,
-            skipped,
-            seconds: 1.25,
-        };
-        let table = render_matrix(&[
-            cell(Arch::X86_64, "smoke", 7, 0, 0),
-            cell(Arch::X86_64, "selftests", 8, 0, 0),
-            cell(Arch::Aarch64, "smoke", 6, 1, 0),
-            cell(Arch::Aarch64, "selftests", 7, 0, 1),
-        ]);
+    fn an_own_patch_directory_names_this_repository() {
+        let dir = std::env::temp_dir().join(format!("klp-rs-own-patch-{}", std::process::id()));
+        let patch = own_patch(&dir).unwrap();
+        let livepatch = repo_root().join("kmod/livepatch");
+        let kbuild = std::fs::read_to_string(dir.join("Kbuild")).unwrap();
         assert_eq!(
-            table,
-            "| suite | x86_64 | aarch64 |\n|---|---|---|\n\
-             | `smoke` | passed 7/7, 1.2 s | FAILED 6/7, 1.2 s |\n\
-             | `selftests` | passed 8/8, 1.2 s | passed 7/7, 1 skipped, 1.2 s |\n"
+            kbuild,
+            format!(
+                "obj-m += my_sample.o\ninclude {}/livepatch.mk\n",
+                livepatch.display()
+            )
         );
+        let rust = std::fs::read_to_string(dir.join("my_sample.rs")).unwrap();
+        assert!(rust.contains(&format!("#[path = \"{}/mod.rs\"]", livepatch.display())));
+        assert!(patch.what.starts_with("dir-klp-rs-own-patch-"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(repo_root().join(OWN_PATCH_SCRIPT).is_file());
     }
 }

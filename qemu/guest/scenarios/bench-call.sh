@@ -43,8 +43,6 @@ floor() {
 	insmod /lib/klp/klp_rs_bench_redirect.ko && loops floor && rmmod klp_rs_bench_redirect
 }
 
-healthy_log() { ! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'; }
-
 plan 10
 check "target loaded" insmod /lib/klp/klp_rs_bench_target.ko
 check "unpatched" loops unpatched

@@ -15,7 +15,6 @@ put() { echo "$1" > $knob && cat $knob; }
 without_fix() { put -5 && put 7; }
 patched() { klp load /lib/klp/$patch.ko && put -5 && put 7 && klp -v patches; }
 unpatched() { klp unload $patch && put -5; }
-healthy_log() { ! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'; }
 
 original=$(cat $knob)
 plan 4

@@ -43,7 +43,6 @@ undo="klp unload"
 [ -e $dir/insmod ] && how=insmod && undo="disable, rmmod"
 # reload TARGET: the module out and in again.
 reload() { rmmod "$1" && insmod "$dir/targets/$1.ko"; }
-healthy_log() { ! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'; }
 
 points=1
 while read -r case module target; do

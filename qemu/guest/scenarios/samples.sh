@@ -109,7 +109,7 @@ same() {
 	return 1
 }
 
-healthy_log() { new_log > /dev/null; ! grep -E 'WARNING:|BUG:|Oops|Call Trace' "$log"; }
+healthy_samples_log() { new_log > /dev/null; ! grep -E 'WARNING:|BUG:|Oops|Call Trace' "$log"; }
 
 plan 7
 check "shadow variables demo, C samples" shadow_demo c
@@ -118,4 +118,4 @@ check "the twins log what the C samples log" same shadow
 check "callbacks demo, C sample" callbacks_demo c
 check "callbacks demo, Rust twin" callbacks_demo rust
 check "the twin logs exactly the C sample's transcript" same callbacks
-check "kernel log has no WARNING, BUG or Oops" healthy_log
+check "kernel log has no WARNING, BUG or Oops" healthy_samples_log

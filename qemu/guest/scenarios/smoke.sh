@@ -25,7 +25,6 @@ bad_refused() {
 		! grep -q klp_rs_test_unknown_func /proc/modules &&
 		file_is /proc/cmdline "$original"
 }
-healthy_log() { ! dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace'; }
 # The kernel of a distribution: 2 CPUs, and the build's signature on the
 # sample verified (an unsigned module would taint it `E`).
 two_cpus() { file_is /sys/devices/system/cpu/online 0-1; }

@@ -3,7 +3,7 @@
 //! A patch declares the unexported symbols it uses with
 //! `livepatch::klp_extern!`: each is a weak undefined symbol named
 //! `.klp.sym.<object>.<name>,<sympos>`, and a line of the non-allocated
-//! `.klp_rs.syms` section says whether it is a function or a variable (and
+//! `.klp_rs.syms` section (of type [`SYMS_SECTION_TYPE`]) says whether it is a function or a variable (and
 //! the variable's size, or the sizes of the function's parameters and
 //! return value). [`convert`] checks every such symbol against the target
 //! build (a function's sizes against its DWARF, where the target has DWARF)
@@ -323,6 +323,12 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
     debug_assert!(elf.shoff != shoff);
     Ok(Some((out, summary)))
 }
+
+/// The ELF type of `.klp_rs.syms`: one of the types reserved for
+/// applications (`SHT_LOUSER` + `"klp"`), which linkers keep as they find
+/// it and `modpost` does not warn about, as it does about a non-allocated
+/// `SHT_PROGBITS` section. The section is found by its name.
+pub const SYMS_SECTION_TYPE: u32 = 0x806b_6c70;
 
 /// The section the crate's `post_link.rs` puts into every patch module as
 /// zeros, and this step sets to ones: the kernel-side proof that it ran.

@@ -25,7 +25,7 @@ extern int exported(int);
 __asm__(".weak \".klp.sym.vmlinux.helper,0\"\n"
 	".weak \".klp.sym.vmlinux.counter,0\"\n"
 	".weak \".klp.sym.target_mod.twin,2\"\n"
-	".pushsection .klp_rs.syms,\"\",%progbits\n"
+	".pushsection .klp_rs.syms,\"\",%0x806b6c70\n"
 	".ascii \"fn .klp.sym.vmlinux.helper,0 0\\n\"\n"
 	".ascii \"static .klp.sym.vmlinux.counter,0 4\\n\"\n"
 	".ascii \"fn .klp.sym.target_mod.twin,2 2177\\n\"\n"
@@ -289,7 +289,7 @@ fn x86_error(name: &str, source: &str, flags: &[&str]) -> String {
 
 fn declaring(decls: &str, syms: &str, body: &str) -> String {
     format!(
-        "{decls}\n__asm__(\".pushsection .klp_rs.syms,\\\"\\\",%progbits\\n\"{syms}\".popsection\");\n{body}\n"
+        "{decls}\n__asm__(\".pushsection .klp_rs.syms,\\\"\\\",%0x806b6c70\\n\"{syms}\".popsection\");\n{body}\n"
     )
 }
 

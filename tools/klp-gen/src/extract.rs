@@ -95,6 +95,10 @@ pub fn entry_point(function: &str) -> String {
 
 type File<'d> = ElfFile64<'d, Endianness>;
 
+/// The type of `.klp_rs.syms`, an application's type that `modpost` does
+/// not warn about (klp-convert's `SYMS_SECTION_TYPE`).
+const SYMS_SECTION_TYPE: elf::SectionType = elf::SectionType(0x806b_6c70);
+
 /// ppc64le's marker of an optimisable global entry (not in `object`).
 const R_PPC64_ENTRY: elf::RelocationType = elf::RelocationType(118);
 
@@ -1059,7 +1063,7 @@ impl<'d> Extractor<'d, '_> {
             );
             obj.set_section_data(id, text.into_bytes(), 1);
             obj.section_mut(id).flags = object::SectionFlags::Elf {
-                sh_type: elf::SHT_PROGBITS,
+                sh_type: SYMS_SECTION_TYPE,
                 sh_flags: elf::SectionFlags(0),
             };
         }
