@@ -6,6 +6,9 @@ use std::fmt;
 pub const START: &str = "# klp-rs: running suite";
 /// The guest prints this when its scenario has finished.
 pub const DONE: &str = "# klp-rs: guest done";
+/// The guest prints this before checks of its own after the scenario (on a
+/// debug kernel): a KTAP document whose points follow the suite's.
+pub const AFTER: &str = "# klp-rs: checks after the suite";
 /// A scenario prints a file for the host (an initramfs to boot next) in
 /// base64 between these two lines.
 pub const ARCHIVE_BEGIN: &str = "# klp-rs: archive begin";
@@ -79,10 +82,18 @@ pub struct Report {
 
 impl Report {
     /// Parses console lines; kernel messages in between are ignored.
+    /// The checks after the suite ([`AFTER`]) count as points of its own.
     pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut report = Report::default();
+        let mut documents = vec![Report::default()];
         for line in lines {
             let line = line.trim_end();
+            if line == AFTER {
+                documents.push(Report::default());
+                continue;
+            }
+            let Some(report) = documents.last_mut() else {
+                continue;
+            };
             if let Some(n) = line.strip_prefix("1..") {
                 report.planned = n.trim().parse().ok();
             } else if let Some(reason) = line.strip_prefix("Bail out!") {
@@ -92,6 +103,11 @@ impl Report {
             } else if let Some(point) = parse_point(line) {
                 report.points.push(point);
             }
+        }
+        let mut documents = documents.into_iter();
+        let mut report = documents.next().unwrap_or_default();
+        for after in documents {
+            report.append(after);
         }
         report
     }
@@ -200,6 +216,20 @@ mod tests {
         assert!(r.finished);
         assert_eq!(r.to_string(), "2 passed, 1 failed");
         assert!(!r.success());
+    }
+
+    #[test]
+    fn checks_after_the_suite_are_points_of_its_own() {
+        let console = "1..2\nok 1 a\nok 2 b\n# klp-rs: checks after the suite\n\
+                       KTAP version 1\n1..2\nok 1 kmemleak\nnot ok 2 log\n# klp-rs: guest done\n";
+        let r = Report::parse(console.lines());
+        assert_eq!(r.planned, Some(4));
+        assert_eq!((r.passed(), r.failed()), (3, 1));
+        assert_eq!(r.points[3].number, 4);
+        assert_eq!(r.points[3].name, "log");
+        assert!(r.finished);
+        let unfinished = Report::parse("1..1\nok 1 a\n# klp-rs: checks after the suite\n".lines());
+        assert!(!unfinished.success(), "checks that never planned must fail the suite");
     }
 
     #[test]

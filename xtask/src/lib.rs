@@ -10,6 +10,7 @@ pub mod bench_tables;
 pub mod cache;
 pub mod corpus;
 pub mod demo;
+pub mod debug_kernel;
 pub mod diff;
 pub mod env_cmd;
 pub mod fix;

@@ -3,7 +3,7 @@
 //! scenario and reads its KTAP results from the serial console.
 
 use crate::{
-    arch::Arch, cache::Cache, guest_tools, initramfs, kernel, klp_tool, ktap, modules, run,
+    arch::Arch, cache::Cache, debug_kernel, guest_tools, initramfs, kernel, klp_tool, ktap, modules, run,
     samples, seed, selftests, setup, Failed,
 };
 use anyhow::{bail, Context, Result};
@@ -69,6 +69,8 @@ pub struct Guest {
     /// advances one nanosecond per instruction executed (one vCPU at a
     /// time), whatever the host does.
     exact_clock: bool,
+    /// A debug kernel: the checks of `debug-checks.sh` after the suite.
+    debug: bool,
 }
 
 /// A finished guest run.
@@ -164,13 +166,37 @@ impl Guest {
     pub fn prepare_with(cache: &Cache, arch: Arch, files: Vec<initramfs::File>) -> Result<Self> {
         let tc = setup::ensure(cache, false)?;
         let kernel = kernel::build(cache, &tc, arch)?;
-        let kos = modules::build(cache, &tc, &kernel, modules::Lint::No)?;
-        let mut extra = selftests::files(cache, &tc, &kernel, &kos)?;
-        extra.extend(samples::files(cache, &tc, &kernel)?);
+        Self::prepare_on(cache, &tc, kernel, files)
+    }
+
+    /// [`Guest::prepare`] on the debug kernel of `arch`, which checks after
+    /// every suite that kmemleak finds no leak and that the kernel's bug
+    /// detectors reported nothing.
+    pub fn prepare_debug(cache: &Cache, arch: Arch) -> Result<Self> {
+        let tc = setup::ensure(cache, false)?;
+        let kernel = debug_kernel::build(cache, &tc, arch)?;
+        Ok(Self {
+            debug: true,
+            ..Self::prepare_on(cache, &tc, kernel, Vec::new())?
+        })
+    }
+
+    /// A guest of `kernel` with every module of `kmod/` built for it, and
+    /// `files`.
+    fn prepare_on(
+        cache: &Cache,
+        tc: &setup::Toolchain,
+        kernel: kernel::Kernel,
+        files: Vec<initramfs::File>,
+    ) -> Result<Self> {
+        let arch = kernel.arch;
+        let kos = modules::build(cache, tc, &kernel, modules::Lint::No)?;
+        let mut extra = selftests::files(cache, tc, &kernel, &kos)?;
+        extra.extend(samples::files(cache, tc, &kernel)?);
         extra.extend(files);
         extra.push(klp_tool::build(cache, arch)?);
         extra.push(seed::installed_file(&kernel, &kos)?);
-        extra.push(modules::unconverted(cache, &tc, &kernel)?);
+        extra.push(modules::unconverted(cache, tc, &kernel)?);
         let initramfs = kernel.checkout_dir().join("klp-rs-initramfs.cpio");
         let tools = guest_tools::ensure(cache, arch)?;
         initramfs::build(&tools.busybox, &tools.bash, &kos, &extra, &initramfs)?;
@@ -180,6 +206,7 @@ impl Guest {
             initramfs,
             emulator: guest_tools::emulator(cache, arch)?,
             exact_clock: false,
+            debug: false,
         })
     }
 
@@ -203,6 +230,7 @@ impl Guest {
             initramfs,
             emulator: guest_tools::emulator(cache, arch)?,
             exact_clock: false,
+            debug: false,
         })
     }
 
@@ -322,6 +350,7 @@ impl Guest {
             initramfs: path,
             emulator: self.emulator.clone(),
             exact_clock: self.exact_clock,
+            debug: self.debug,
         };
         guest.boot(cache, suite, accel, timeout, true)
     }
@@ -391,8 +420,13 @@ impl Guest {
         .arg(&self.initramfs)
         .arg("-append")
         .arg(format!(
-            "console={} loglevel=3 panic=-1 klp.suite={suite}",
-            self.arch.console()
+            "console={} loglevel=3 panic=-1 klp.suite={suite}{}",
+            self.arch.console(),
+            if self.debug {
+                format!(" klp.debug=1 {}", debug_kernel::CMDLINE)
+            } else {
+                String::new()
+            }
         ));
         cmd
     }

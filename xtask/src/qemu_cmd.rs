@@ -11,13 +11,16 @@
 //! - `--shell`: the same guest (or, without `--modules`, the suites'),
 //!   with an interactive shell on this terminal.
 //!
+//! - `--debug --suite S`: the suite on the arch's debug kernel, with the
+//!   checks of `qemu/guest/scenarios/debug-checks.sh` after it.
+//!
 //! `--arch all` runs the four arches one after another, then prints a
 //! table of their results.
 
 use crate::{
     arch::{Arch, Arches},
     cache::Cache,
-    corpus, initramfs, kernel,
+    corpus, debug_kernel, initramfs, kernel,
     modules::PatchDir,
     qemu::{self, render_matrix, MatrixCell},
     setup, signing_suite, Failed,
@@ -58,6 +61,12 @@ pub struct QemuCmd {
     /// `kmod/` in `/lib/klp/`).
     #[arg(long)]
     shell: bool,
+    /// Run the suite on the debug kernel of the arch (`cargo xtask kernel
+    /// --debug`); after the suite, the guest checks that kmemleak finds no
+    /// leak and that KFENCE, UBSAN, lockdep, SLUB and DEBUG_ATOMIC_SLEEP
+    /// reported nothing.
+    #[arg(long, conflicts_with_all = ["modules", "script", "shell"])]
+    debug: bool,
     /// Try KVM (only used if a probe boot under KVM works).
     #[arg(long)]
     kvm: bool,
@@ -130,6 +139,20 @@ impl QemuCmd {
             let guest = guest(cache, arch, dir, Some(script))?;
             let accel = guest.accel(cache, self.kvm)?;
             return run_script(cache, &guest, script, accel, self.timeout);
+        }
+        if self.debug {
+            if self.suite == corpus::SUITE || self.suite == signing_suite::SUITE {
+                bail!(
+                    "the `{}` suite boots kernels of its own; `--debug` runs the other suites",
+                    self.suite
+                );
+            }
+            let guest = qemu::Guest::prepare_debug(cache, arch)?;
+            let accel = guest.accel(cache, self.kvm)?;
+            let timeout = self
+                .timeout
+                .unwrap_or_else(|| debug_kernel::suite_timeout(&self.suite));
+            return guest.run_suite(cache, &self.suite, accel, timeout);
         }
         if self.suite == corpus::SUITE {
             // Its guest holds the patches it generates first.

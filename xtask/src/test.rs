@@ -5,7 +5,7 @@
 use crate::{
     arch::Arch,
     cache::Cache,
-    corpus, fix, fuzz, kernel,
+    corpus, debug_kernel, fix, fuzz, kernel,
     modules::{self, PatchDir},
     own_diff,
     qemu::{self, render_matrix, MatrixCell},
@@ -289,7 +289,48 @@ fn arch_steps(
             outcome.check()
         });
     }
+    if arch == DEBUG_ARCH {
+        debug_steps(cache, arch, accel, &mut steps, &mut matrix);
+    }
     (steps, matrix)
+}
+
+/// The arch whose debug kernel `cargo xtask test` runs suites on.
+const DEBUG_ARCH: Arch = Arch::X86_64;
+
+/// The suites the debug lane runs: the crate's own code under load, its
+/// relocations, the `klp` tool, and the selftests' twins.
+const DEBUG_SUITES: &[&str] = &["selftests", "klp", "relocations", "stress"];
+
+/// The debug lane: [`DEBUG_SUITES`] on the debug kernel of `arch`, each
+/// followed by the guest's kmemleak scan and its check of the detectors'
+/// reports.
+fn debug_steps(
+    cache: &Cache,
+    arch: Arch,
+    accel: qemu::Accel,
+    steps: &mut Vec<Step>,
+    matrix: &mut Vec<MatrixCell>,
+) {
+    let mut step = |name: String, f: &mut dyn FnMut() -> Result<()>| record(steps, name, f);
+    let guest = match qemu::Guest::prepare_debug(cache, arch) {
+        Ok(g) => g,
+        Err(e) => {
+            step(format!("{arch} debug kernel guest build"), &mut || {
+                Err(anyhow::anyhow!("{e:#}"))
+            });
+            return;
+        }
+    };
+    for suite in DEBUG_SUITES {
+        step(format!("{arch} debug {suite}"), &mut || {
+            let outcome = guest.run_suite(cache, suite, accel, debug_kernel::suite_timeout(suite))?;
+            let mut cell = MatrixCell::of(&outcome);
+            cell.suite.push_str(" (debug kernel)");
+            matrix.push(cell);
+            outcome.check()
+        });
+    }
 }
 
 /// The step of a patch directory of one's own, and the directory's name.
