@@ -490,6 +490,7 @@ mod tests {
             params,
             variadic: false,
             c: c.into(),
+            decl: String::new(),
         };
         let mut report = Report {
             arch: "x86_64",
