@@ -215,9 +215,14 @@ fn make(
             kernel.arch
         ),
         &mut make,
-        &cache.logs().join(format!("{what}-{}.log", kernel.arch)),
+        &build_log(cache, kernel, what),
     )?;
     modules_in(&out)
+}
+
+/// The log of [`build_in`]'s build of the tree `what`.
+pub fn build_log(cache: &Cache, kernel: &kernel::Kernel, what: &str) -> PathBuf {
+    cache.logs().join(format!("{what}-{}.log", kernel.arch))
 }
 
 /// Where [`build_in`] builds the tree `what` (Kbuild's `MO=`).

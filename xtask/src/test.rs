@@ -3,8 +3,8 @@
 //! step failed.
 
 use crate::{
-    arch::Arch, cache::Cache, corpus, fix, fuzz, kernel, modules, own_diff, qemu, repo_root, run,
-    setup, signing_suite, Failed,
+    arch::Arch, cache::Cache, corpus, fix, fuzz, kernel, modules, own_diff, qemu, refused,
+    repo_root, run, setup, signing_suite, Failed,
 };
 use anyhow::Result;
 use std::{process::Command, time::Instant};
@@ -201,6 +201,11 @@ fn arch_steps(
     step(format!("{arch} kmod clippy"), &mut || {
         let kernel = kernel::build(cache, tc, arch)?;
         modules::build(cache, tc, &kernel, modules::Lint::DenyWarnings).map(drop)
+    });
+    // Patches the post-link step must refuse (`kmod/tests/refused/`).
+    step(format!("{arch} refused modules"), &mut || {
+        let kernel = kernel::build(cache, tc, arch)?;
+        refused::check(cache, tc, &kernel)
     });
     if arch == Arch::X86_64 {
         step(format!("{arch} diff of our own kernel"), &mut || {
