@@ -255,10 +255,13 @@ macro_rules! patch {
     (@or_zero $pos:literal) => { $pos };
     (@or_zero) => { 0 };
     (@func $old:expr, $new:ident, $pos:expr) => {
-        // SAFETY: `$new` is an `extern "C"` function: a Rust one defined by
-        // `c_callable!`, whose parameter and return sizes the post-link step
-        // checked against the replaced function's DWARF (the module does
-        // not build otherwise), or one defined in C by the author.
+        // SAFETY: `$new` is an `extern "C"` function: either a Rust one
+        // defined by `c_callable!`, whose parameter count, parameter sizes
+        // and return size the post-link step checked against the replaced
+        // function's DWARF wherever the target build has DWARF (the module
+        // does not build otherwise; every kernel `cargo xtask` builds has
+        // it), or one the author wrote in C with the replaced function's
+        // prototype.
         unsafe { $crate::livepatch::Func::new($old, $new as *const ::kernel::ffi::c_void, $pos) }
     };
 }
