@@ -116,6 +116,47 @@ fn every_patch_module_is_built_and_every_built_module_exists() {
 }
 
 #[test]
+fn every_refused_case_is_one_patch_module_with_its_expected_error() {
+    let cases = xtask::refused::cases().unwrap();
+    assert!(!cases.is_empty(), "kmod/tests/refused/ has no case");
+    for dir in cases {
+        let kbuild = read(&dir.join("Kbuild"));
+        // A build stops at its first error: one module a case.
+        let modules: Vec<String> = kbuild_modules(&kbuild)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        let sources: Vec<String> = rust_files(&dir)
+            .iter()
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            modules.len() == 1 && modules == sources,
+            "{}/Kbuild must build its one .rs module",
+            dir.display()
+        );
+        assert!(
+            kbuild.contains("include $(src)/../../../livepatch/livepatch.mk"),
+            "{}/Kbuild must include livepatch.mk after its obj-m line",
+            dir.display()
+        );
+        for file in rust_files(&dir) {
+            let text = read(&file);
+            assert!(
+                text.contains("#[path = \"../../../livepatch/mod.rs\"]\npub mod livepatch;\n"),
+                "{} must include the livepatch crate",
+                file.display()
+            );
+        }
+        assert!(
+            !read(&dir.join("expected")).trim().is_empty(),
+            "{}/expected must hold the error its build fails with",
+            dir.display()
+        );
+    }
+}
+
+#[test]
 fn patch_modules_include_the_crate() {
     for dir in patch_dirs() {
         for file in rust_files(&dir) {

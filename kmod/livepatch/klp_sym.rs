@@ -18,9 +18,11 @@
 //! section (`fn <symbol> <signature>`, `static <symbol> <size>`), from which
 //! the post-link step checks that the symbol is a function or a variable as
 //! declared, a variable's size and, where the target build has DWARF, a
-//! function's parameter and return sizes ([`signature_code`]). The section's
-//! type is `0x806b6c70`, one of those the ELF standard reserves for
-//! applications (`SHT_LOUSER` to `SHT_HIUSER`): the linker keeps it, the
+//! function's parameter and return sizes ([`signature_code`]). `patch!`
+//! writes one there for each function it replaces with a Rust function
+//! (`replace <name> <signature>`, `syms_line!`), checked the same way. The
+//! section's type is `0x806b6c70`, one of those the ELF standard reserves
+//! for applications (`SHT_LOUSER` to `SHT_HIUSER`): the linker keeps it, the
 //! module loader ignores it, and `modpost`, which warns about a
 //! non-allocated `SHT_PROGBITS` section it does not know (a section an
 //! assembler file forgot to mark `"a"`), leaves it alone.
@@ -222,10 +224,7 @@ macro_rules! klp_extern {
     // A function's line in `.klp_rs.syms`: its parameter and return sizes.
     (@fn_symbol $obj:literal, $name:ident, $pos:literal, [$($ty:ty),*] [$($ret:ty)?]) => {
         $crate::livepatch::klp_extern!(@symbol "fn", $obj, $name, $pos,
-            $crate::livepatch::signature_code(
-                &[$(::core::mem::size_of::<$ty>()),*],
-                $crate::livepatch::klp_extern!(@size $($ret)?),
-            ));
+            $crate::livepatch::signature_of!([$($ty),*] [$($ret)?]));
     };
     // The C function behind a declaration, by its livepatch symbol.
     (@c_fn $obj:literal, $name:ident, $pos:literal, [$($arg:ident: $ty:ty),*] [$($ret:ty)?]) => {{
@@ -239,20 +238,47 @@ macro_rules! klp_extern {
         }
         $name
     }};
-    (@size $ret:ty) => { ::core::mem::size_of::<$ret>() };
-    (@size) => { 0 };
 
     // The symbol's line in `.klp_rs.syms`, and its weak binding (`modpost`
     // accepts a weak undefined symbol, the post-link step makes it
     // `SHN_LIVEPATCH`).
     (@symbol $kind:literal, $obj:literal, $name:ident, $pos:literal, $size:expr) => {
+        $crate::livepatch::syms_line!($kind, $obj, stringify!($name), $pos, $size);
         ::core::arch::global_asm!(
-            ".pushsection .klp_rs.syms,\"\",%0x806b6c70",
-            concat!(".ascii \"", $kind, " .klp.sym.", $obj, ".", stringify!($name), ",", $pos, " {size}\\n\""),
-            ".popsection",
             concat!(".weak \".klp.sym.", $obj, ".", stringify!($name), ",", $pos, "\""),
-            size = const $size,
         );
     };
 }
 pub(crate) use klp_extern;
+
+/// The [`signature_code`] of a function taking parameters of types
+/// `[$ty, ...]` and returning `[$ret]` (`[]`: nothing).
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! signature_of {
+    ([$($ty:ty),*] [$($ret:ty)?]) => {
+        $crate::livepatch::signature_code(
+            &[$(::core::mem::size_of::<$ty>()),*],
+            $crate::livepatch::signature_of!(@size $($ret)?),
+        )
+    };
+    (@size $ret:ty) => { ::core::mem::size_of::<$ret>() };
+    (@size) => { 0 };
+}
+pub(crate) use signature_of;
+
+/// A line of the non-allocated section `.klp_rs.syms`, which the post-link
+/// step reads: `<kind> .klp.sym.<object>.<name>,<sympos> <value>`, where
+/// `$value` is a constant (`fn`, `replace`: a [`signature_code`];
+/// `static`: a size).
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! syms_line {
+    ($kind:literal, $obj:literal, $name:expr, $pos:literal, $value:expr) => {
+        ::core::arch::global_asm!(
+            ".pushsection .klp_rs.syms,\"\",%0x806b6c70",
+            concat!(".ascii \"", $kind, " .klp.sym.", $obj, ".", $name, ",", $pos, " {value}\\n\""),
+            ".popsection",
+            value = const $value,
+        );
+    };
+}
+pub(crate) use syms_line;

@@ -26,6 +26,16 @@
 ///   variable with [`Shadow::free_all`](super::Shadow::free_all);
 /// - `replace: true`, `states: [...]`, `metadata: { ... }`.
 ///
+/// A Rust replacement's signature is checked: the module build's post-link
+/// step (`tools/klp-convert`) fails, naming both signatures, unless the old
+/// function exists in the target build and, where the target has DWARF,
+/// takes as many parameters as the replacement, each of the size of the
+/// replacement's `<T as CArg>::Raw`, and returns a value of the size of the
+/// replacement's (the C calling convention of the supported arches depends
+/// on exactly these). `#[syscall] name => fn new(regs: *const pt_regs) ->
+/// c_long` replaces this arch's entry of the system call `name`, which takes
+/// the registers. A replacement in C is not checked (`extern` above).
+///
 /// # Examples
 ///
 /// ```ignore
@@ -201,13 +211,13 @@ macro_rules! patch {
     };
     (@objects [$($done:expr),*] vmlinux $(with $callbacks:ident)? { $($funcs:tt)* } $($rest:tt)*) => {
         $crate::livepatch::patch!(@objects [$($done,)*
-            $crate::livepatch::Object::vmlinux($crate::livepatch::patch!(@funcs [] [] $($funcs)*))
+            $crate::livepatch::Object::vmlinux($crate::livepatch::patch!(@funcs "vmlinux" [] [] $($funcs)*))
                 $(.with_callbacks::<$callbacks>())?
         ] $($rest)*)
     };
     (@objects [$($done:expr),*] module $objname:literal $(with $callbacks:ident)? { $($funcs:tt)* } $($rest:tt)*) => {
         $crate::livepatch::patch!(@objects [$($done,)*
-            $crate::livepatch::Object::module(::kernel::c_str!($objname), $crate::livepatch::patch!(@funcs [] [] $($funcs)*))
+            $crate::livepatch::Object::module(::kernel::c_str!($objname), $crate::livepatch::patch!(@funcs $objname [] [] $($funcs)*))
                 $(.with_callbacks::<$callbacks>())?
         ] $($rest)*)
     };
@@ -218,53 +228,85 @@ macro_rules! patch {
         ))
     };
 
-    // Replacement functions, one at a time: `[definitions] [Func entries]`.
-    (@funcs [$($def:item)*] [$($entry:expr),*]) => {{
+    // Replacement functions of the object `$obj`, one at a time:
+    // `[definitions] [Func entries]`.
+    (@funcs $obj:literal [$($def:item)*] [$($entry:expr),*]) => {{
         $($def)*
         const FUNCS: &[$crate::livepatch::Func] = &[$($entry),*];
         FUNCS
     }};
-    (@funcs [$($def:item)*] [$($entry:expr),*]
+    (@funcs $obj:literal [$($def:item)*] [$($entry:expr),*]
         #[sympos = $pos:literal] $old:ident => fn $new:ident $args:tt $(-> $ret:ty)? $body:block $($rest:tt)*
     ) => {
-        $crate::livepatch::patch!(@funcs [$($def)* $crate::livepatch::c_callable!(fn $new $args $(-> $ret)? $body);]
+        $crate::livepatch::patch!(@funcs $obj [$($def)*
+            $crate::livepatch::patch!(@rust $obj, stringify!($old), $pos; fn $new $args $(-> $ret)? $body);]
             [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!(stringify!($old)), $new, $pos)] $($rest)*)
     };
-    (@funcs [$($def:item)*] [$($entry:expr),*]
+    (@funcs $obj:literal [$($def:item)*] [$($entry:expr),*]
         #[syscall] $old:ident => fn $new:ident $args:tt $(-> $ret:ty)? $body:block $($rest:tt)*
     ) => {
-        $crate::livepatch::patch!(@funcs [$($def)* $crate::livepatch::c_callable!(fn $new $args $(-> $ret)? $body);]
-            [$($entry,)* $crate::livepatch::patch!(@func $crate::livepatch::syscall_name!($old), $new, 0)] $($rest)*)
+        $crate::livepatch::patch!(@funcs $obj [$($def)*
+            $crate::livepatch::patch!(@rust $obj, $crate::livepatch::syscall_name!($old), 0; fn $new $args $(-> $ret)? $body);]
+            [$($entry,)* $crate::livepatch::patch!(@func
+                ::kernel::c_str!($crate::livepatch::syscall_name!($old)), $new, 0)] $($rest)*)
     };
-    (@funcs [$($def:item)*] [$($entry:expr),*]
+    (@funcs $obj:literal [$($def:item)*] [$($entry:expr),*]
         $old:ident => fn $new:ident $args:tt $(-> $ret:ty)? $body:block $($rest:tt)*
     ) => {
-        $crate::livepatch::patch!(@funcs [$($def)* $crate::livepatch::c_callable!(fn $new $args $(-> $ret)? $body);]
+        $crate::livepatch::patch!(@funcs $obj [$($def)*
+            $crate::livepatch::patch!(@rust $obj, stringify!($old), 0; fn $new $args $(-> $ret)? $body);]
             [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!(stringify!($old)), $new, 0)] $($rest)*)
     };
+    // A replacement written in Rust of the function `$name` (a string
+    // literal) of `$obj`: the function, and its signature in `.klp_rs.syms`,
+    // where the post-link step checks it against the target's DWARF. The
+    // parameters have the C types `<T as CArg>::Raw` (see `c_callable!`).
+    (@rust $obj:literal, $name:expr, $pos:literal;
+        fn $new:ident ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block
+    ) => {
+        $crate::livepatch::c_callable!(fn $new($($arg: $ty),*) $(-> $ret)? $body);
+        // `global_asm!` wants a module; this one sees the types of the
+        // module around the patch, which the signature names.
+        mod $new {
+            #[allow(unused_imports, reason = "the parameter types, if any")]
+            use super::*;
+            $crate::livepatch::syms_line!("replace", $obj, $name, $pos,
+                $crate::livepatch::signature_of!(
+                    [$(<$ty as $crate::livepatch::CArg>::Raw),*] [$($ret)?]));
+        }
+    };
     // A replacement defined in C (e.g. a traceable entry point around a Rust
-    // body: Rust functions have no ftrace call site).
-    (@funcs [$($def:item)*] [$($entry:expr),*]
+    // body: Rust functions have no ftrace call site). Rust does not see its
+    // parameters (it declares it as `fn c_name()`, only to take its
+    // address), so there is no signature to record: as in the kernel's own
+    // C live patches, the C definition states it, and a generated patch
+    // (`cargo xtask generate`) carries the kernel's own fixed code.
+    (@funcs $obj:literal [$($def:item)*] [$($entry:expr),*]
         $(#[sympos = $pos:literal])? $old:ident => extern $new:ident, $($rest:tt)*
     ) => {
-        $crate::livepatch::patch!(@funcs [$($def)* extern "C" { fn $new(); }]
+        $crate::livepatch::patch!(@funcs $obj [$($def)* extern "C" { fn $new(); }]
             [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!(stringify!($old)), $new,
                 $crate::livepatch::patch!(@or_zero $($pos)?))] $($rest)*)
     };
     // The same, the old function named by a string: GCC's clones
     // (`"foo.isra.0"`) are no identifiers.
-    (@funcs [$($def:item)*] [$($entry:expr),*]
+    (@funcs $obj:literal [$($def:item)*] [$($entry:expr),*]
         $(#[sympos = $pos:literal])? $old:literal => extern $new:ident, $($rest:tt)*
     ) => {
-        $crate::livepatch::patch!(@funcs [$($def)* extern "C" { fn $new(); }]
+        $crate::livepatch::patch!(@funcs $obj [$($def)* extern "C" { fn $new(); }]
             [$($entry,)* $crate::livepatch::patch!(@func ::kernel::c_str!($old), $new,
                 $crate::livepatch::patch!(@or_zero $($pos)?))] $($rest)*)
     };
     (@or_zero $pos:literal) => { $pos };
     (@or_zero) => { 0 };
     (@func $old:expr, $new:ident, $pos:expr) => {
-        // SAFETY: `$new` was defined by `c_callable!` as an `extern "C"`
-        // function whose parameters take the C types of the replaced one.
+        // SAFETY: `$new` is an `extern "C"` function: either a Rust one
+        // defined by `c_callable!`, whose parameter count, parameter sizes
+        // and return size the post-link step checked against the replaced
+        // function's DWARF wherever the target build has DWARF (the module
+        // does not build otherwise; every kernel `cargo xtask` builds has
+        // it), or one the author wrote in C with the replaced function's
+        // prototype.
         unsafe { $crate::livepatch::Func::new($old, $new as *const ::kernel::ffi::c_void, $pos) }
     };
 }
@@ -321,24 +363,38 @@ macro_rules! c_callable {
 }
 pub(crate) use c_callable;
 
-/// The name of the entry symbol of system call `$name` on this arch, e.g.
-/// `__x64_sys_getpid` on x86_64 (`CONFIG_ARCH_HAS_SYSCALL_WRAPPER`).
+/// The name of the entry symbol of system call `$name` on this arch, a
+/// string literal, e.g. `"__x64_sys_getpid"` on x86_64
+/// (`CONFIG_ARCH_HAS_SYSCALL_WRAPPER`). Each arch's entry takes the
+/// registers, `const struct pt_regs *` (`struct pt_regs *` on s390x), and
+/// returns a `long`.
+#[cfg(target_arch = "x86_64")]
 #[allow(unused_macros, reason = "each patch module uses some of the macros")]
 macro_rules! syscall_name {
-    ($name:ident) => {{
-        #[cfg(target_arch = "x86_64")]
-        const NAME: &::kernel::str::CStr =
-            ::kernel::c_str!(concat!("__x64_sys_", stringify!($name)));
-        #[cfg(target_arch = "aarch64")]
-        const NAME: &::kernel::str::CStr =
-            ::kernel::c_str!(concat!("__arm64_sys_", stringify!($name)));
-        #[cfg(target_arch = "s390x")]
-        const NAME: &::kernel::str::CStr =
-            ::kernel::c_str!(concat!("__s390x_sys_", stringify!($name)));
-        #[cfg(target_arch = "powerpc64")]
-        const NAME: &::kernel::str::CStr = ::kernel::c_str!(concat!("sys_", stringify!($name)));
-        NAME
-    }};
+    ($name:ident) => {
+        concat!("__x64_sys_", stringify!($name))
+    };
+}
+#[cfg(target_arch = "aarch64")]
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! syscall_name {
+    ($name:ident) => {
+        concat!("__arm64_sys_", stringify!($name))
+    };
+}
+#[cfg(target_arch = "s390x")]
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! syscall_name {
+    ($name:ident) => {
+        concat!("__s390x_sys_", stringify!($name))
+    };
+}
+#[cfg(target_arch = "powerpc64")]
+#[allow(unused_macros, reason = "each patch module uses some of the macros")]
+macro_rules! syscall_name {
+    ($name:ident) => {
+        concat!("sys_", stringify!($name))
+    };
 }
 pub(crate) use syscall_name;
 /// The [`Patch`](super::Patch) a module hands to the kernel: its states and

@@ -67,6 +67,14 @@ pub use klp_sym::{
     unused_imports,
     reason = "each patch module uses some of these macros, none uses all"
 )]
+pub(crate) use klp_sym::{
+    signature_of,
+    syms_line, //
+};
+#[allow(
+    unused_imports,
+    reason = "each patch module uses some of these macros, none uses all"
+)]
 pub(crate) use macros::{
     c_callable,
     livepatch_modinfo,

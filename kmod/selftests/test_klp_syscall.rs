@@ -16,6 +16,7 @@ use core::sync::atomic::{
     Ordering, //
 };
 use kernel::{
+    bindings::pt_regs,
     c_str,
     ffi::c_long,
     prelude::*, //
@@ -57,7 +58,8 @@ impl ShowU32 for Npids {
 
 static PATCH: livepatch::Patch = livepatch::spec! {
     vmlinux {
-        #[syscall] getpid => fn lp_sys_getpid() -> c_long {
+        // The entry takes the registers; `getpid` reads none.
+        #[syscall] getpid => fn lp_sys_getpid(_regs: *const pt_regs) -> c_long {
             let current = kernel::current!();
             if NPIDS_PENDING.load(Ordering::Relaxed) > 0 {
                 let pid = current.pid();

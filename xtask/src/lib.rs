@@ -27,6 +27,7 @@ pub mod modules;
 pub mod own_diff;
 pub mod qemu;
 pub mod qemu_cmd;
+pub mod refused;
 pub mod run;
 pub mod samples;
 pub mod seed;

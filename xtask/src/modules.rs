@@ -4,7 +4,7 @@
 use crate::{
     arch::Arch,
     cache::Cache,
-    kernel, repo_root, run, setup,
+    kernel, repo_root, run, samples, setup,
     signing::{self, SigningKey},
 };
 use anyhow::{bail, Context, Result};
@@ -129,6 +129,9 @@ pub fn build(
     kernel: &kernel::Kernel,
     lint: Lint,
 ) -> Result<Vec<PathBuf>> {
+    // The targets of the samples' twins come first: the post-link step
+    // checks the twins' replacements against them.
+    samples::build(cache, tc, kernel)?;
     build_in(cache, tc, kernel, lint, &repo_root(), "modules", None)
 }
 
@@ -225,6 +228,11 @@ fn make(
     if let Some(convert) = convert {
         make.arg(format!("KLP_RS_CONVERT={}", convert.display()))
             .arg(CONVERT_HOOK);
+        // The kernel's C samples, once built, are targets too.
+        let samples = samples::modules_order(kernel);
+        if samples.is_file() {
+            make.arg(format!("KLP_RS_MODULES_ORDERS={}", samples.display()));
+        }
     }
     make.args(
         kernel
@@ -237,13 +245,9 @@ fn make(
     if lint == Lint::DenyWarnings {
         make.args(["CLIPPY=1", "KRUSTFLAGS=-Dwarnings"]);
     }
-    // The lint keeps a log of its own: the build after it would overwrite it.
-    let (doing, log) = match lint {
-        Lint::No => ("building", format!("{what}-{}.log", kernel.arch)),
-        Lint::DenyWarnings => (
-            "linting (clippy, warnings denied)",
-            format!("{what}-lint-{}.log", kernel.arch),
-        ),
+    let doing = match lint {
+        Lint::No => "building",
+        Lint::DenyWarnings => "linting (clippy, warnings denied)",
     };
     run::logged(
         &format!(
@@ -252,9 +256,18 @@ fn make(
             kernel.arch
         ),
         &mut make,
-        &cache.logs().join(log),
+        &build_log(cache, kernel, lint, what),
     )?;
     modules_in(&out)
+}
+
+/// The log of [`build_in`]'s build of `what`; the lint keeps a log of its
+/// own, which the build after it would otherwise overwrite.
+pub fn build_log(cache: &Cache, kernel: &kernel::Kernel, lint: Lint, what: &str) -> PathBuf {
+    cache.logs().join(match lint {
+        Lint::No => format!("{what}-{}.log", kernel.arch),
+        Lint::DenyWarnings => format!("{what}-lint-{}.log", kernel.arch),
+    })
 }
 
 /// Where [`build_in`] builds the tree `what` (Kbuild's `MO=`).
@@ -272,7 +285,8 @@ pub fn output_dir(kernel: &kernel::Kernel, lint: Lint, what: &str) -> PathBuf {
 /// `WARN_ON_UNUSED_TRACEPOINTS` is (its own command then still runs). A
 /// failure fails the build, and `.DELETE_ON_ERROR` removes the `.ko`.
 const CONVERT_HOOK: &str = "cmd_check_tracepoint=$(KLP_RS_CONVERT) \
---kernel $(objtree) --modules-order modules.order $@\
+--kernel $(objtree) --modules-order modules.order \
+$(foreach o,$(KLP_RS_MODULES_ORDERS),--modules-order $(o)) $@\
 $(if $(WARN_ON_UNUSED_TRACEPOINTS),; $(objtree)/scripts/tracepoint-update --module $<)";
 
 /// Builds `tools/klp-convert` for the host and returns its path.
@@ -291,6 +305,11 @@ pub fn convert_tool(cache: &Cache) -> Result<PathBuf> {
     Ok(repo_root().join("target/release/klp-convert"))
 }
 
+/// Where [`build_kernel_c_modules`] builds `name`.
+pub fn c_modules_dir(kernel: &kernel::Kernel, name: &str) -> PathBuf {
+    kernel.checkout_dir().join(format!("klp-rs-{name}"))
+}
+
 /// Builds the C modules of the kernel tree's directory `dir` (`vars`: make
 /// variables such as `CONFIG_SAMPLE_LIVEPATCH=m`) against `kernel`, into
 /// `<checkout dir>/klp-rs-<name>` (the source tree is left untouched), and
@@ -305,7 +324,7 @@ pub fn build_kernel_c_modules(
     what: &str,
     name: &str,
 ) -> Result<Vec<PathBuf>> {
-    let out = kernel.checkout_dir().join(format!("klp-rs-{name}"));
+    let out = c_modules_dir(kernel, name);
     std::fs::create_dir_all(&out)?;
     let mut make = kernel::make_in(kernel, tc);
     make.arg(format!("M={}", dir.display()))

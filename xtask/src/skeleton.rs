@@ -549,6 +549,7 @@ mod tests {
             ],
             variadic: false,
             c: "int (ulong *, const int *, bool *, struct ctl_table *, ulong (*)(ulong))".into(),
+            decl: "int f(ulong *u_ptr, const int *k_ptr, bool *negp, struct ctl_table *table, ulong (*op)(ulong))".into(),
         };
         let mut ffi = BTreeSet::new();
         let (views, ret) = rust_signature(&sig, Pointers::Views, &mut ffi).unwrap();
@@ -573,6 +574,7 @@ mod tests {
             params,
             variadic: false,
             c: c.into(),
+            decl: String::new(),
         };
         let mut report = Report {
             arch: "x86_64",

@@ -9,7 +9,7 @@ use crate::{
     modules::{self, PatchDir},
     own_diff,
     qemu::{self, render_matrix, MatrixCell},
-    qemu_cmd, repo_root, run, setup, signing_suite, Failed,
+    qemu_cmd, refused, repo_root, run, setup, signing_suite, Failed,
 };
 use anyhow::Result;
 use std::{path::Path, process::Command, time::Instant};
@@ -207,6 +207,11 @@ fn arch_steps(
     step(format!("{arch} kmod clippy"), &mut || {
         let kernel = kernel::build(cache, tc, arch)?;
         modules::build(cache, tc, &kernel, modules::Lint::DenyWarnings).map(drop)
+    });
+    // Patches the post-link step must refuse (`kmod/tests/refused/`).
+    step(format!("{arch} refused modules"), &mut || {
+        let kernel = kernel::build(cache, tc, arch)?;
+        refused::check(cache, tc, &kernel)
     });
     if arch == Arch::X86_64 {
         step(format!("{arch} diff of our own kernel"), &mut || {

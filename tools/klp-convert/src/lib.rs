@@ -5,9 +5,12 @@
 //! `.klp.sym.<object>.<name>,<sympos>`, and a line of the non-allocated
 //! `.klp_rs.syms` section (of type [`SYMS_SECTION_TYPE`]) says whether it is a function or a variable (and
 //! the variable's size, or the sizes of the function's parameters and
-//! return value). [`convert`] checks every such symbol against the target
-//! build (a function's sizes against its DWARF, where the target has DWARF)
-//! and rewrites the linked `.ko` into the format of
+//! return value). `livepatch::patch!` adds a line for each function it
+//! replaces with a Rust function, with the sizes of the replacement's
+//! parameters and return value. [`convert`] checks every such symbol, and
+//! every replaced function, against the target build (a function's sizes
+//! against its DWARF, where the target has DWARF) and rewrites the linked
+//! `.ko` into the format of
 //! `Documentation/livepatch/module-elf-format.rst`:
 //!
 //! - the symbols become `SHN_LIVEPATCH` (and global);
@@ -71,6 +74,25 @@ enum Declared {
     },
 }
 
+/// What `.klp_rs.syms` declares (see [`declarations`]).
+#[derive(Debug, Default)]
+struct Declarations<'a> {
+    /// The symbols of `klp_extern!`, by name.
+    symbols: BTreeMap<&'a str, Declared>,
+    /// The functions replaced by Rust functions, and the replacements'
+    /// signatures.
+    replaced: Vec<(KlpName<'a>, signature::Code)>,
+}
+
+/// Why a function's signature is checked.
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    /// `klp_extern!` declares it, to call it.
+    Called,
+    /// `patch!` replaces it with a Rust function.
+    Replaced,
+}
+
 /// A livepatch symbol's name, split.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KlpName<'a> {
@@ -97,10 +119,10 @@ impl<'a> KlpName<'a> {
     }
 }
 
-/// Converts the `.ko` in `data` and sets its post-link mark (section
-/// [`POST_LINKED_SECTION`]); `None` if it has no livepatch symbol left to
-/// convert and no mark left to set (so running the step twice changes
-/// nothing).
+/// Checks the `.ko` in `data` against its targets, converts it and sets
+/// its post-link mark (section [`POST_LINKED_SECTION`]); `None` if it has
+/// no livepatch symbol left to convert and no mark left to set (so running
+/// the step twice changes nothing, and checks nothing again).
 pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Summary)>, Error> {
     let elf = Elf::parse(data)?;
     let (symtab, syms) = elf.symtab()?;
@@ -118,26 +140,15 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
         }
     }
     let marks = unset_marks(&elf)?;
-    if klp.is_empty() {
-        if marks.is_empty() {
-            return Ok(None);
-        }
-        let mut out = data.to_vec();
-        set_marks(&mut out, &marks);
-        return Ok(Some((out, Summary::default())));
+    if klp.is_empty() && marks.is_empty() {
+        return Ok(None);
     }
-    let arch = Arch::from_machine(elf.machine).ok_or_else(|| {
-        Error::Elf(format!(
-            "e_machine {} is not an arch klp-rs supports",
-            elf.machine
-        ))
-    })?;
     let declared = declarations(&elf)?;
 
     // Every symbol exists in its target as declared.
     let mut problems = Vec::new();
     // Functions found, by object, to check against DWARF.
-    let mut functions: BTreeMap<&str, Vec<signature::Declared<'_>>> = BTreeMap::new();
+    let mut functions: BTreeMap<&str, Vec<(Role, signature::Declared<'_>)>> = BTreeMap::new();
     for name in klp.values() {
         let Some(parsed) = KlpName::parse(name) else {
             problems.push(format!(
@@ -145,7 +156,7 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
             ));
             continue;
         };
-        let decl = declared.get(*name).copied();
+        let decl = declared.symbols.get(*name).copied();
         match check(&parsed, decl, targets)? {
             Err(why) => problems.push(format!(
                 "symbol `{}` of `{}`: {why}",
@@ -158,22 +169,64 @@ pub fn convert(data: &[u8], targets: &mut Targets) -> Result<Option<(Vec<u8>, Su
                     functions
                         .entry(parsed.object)
                         .or_default()
-                        .push((parsed.name, addr, code));
+                        .push((Role::Called, (parsed.name, addr, code)));
                 }
             }
+        }
+    }
+    // So does every function a Rust function replaces (whose signature is
+    // always recorded: a code of 0 is `void (void)`).
+    for (name, code) in &declared.replaced {
+        match check(name, Some(Declared::Function { code: *code }), targets)? {
+            Err(why) => problems.push(format!(
+                "replacement of `{}()` in `{}`: {why}",
+                name.name, name.object
+            )),
+            Ok(addr) => functions
+                .entry(name.object)
+                .or_default()
+                .push((Role::Replaced, (name.name, addr, *code))),
         }
     }
     for (object, fns) in &functions {
         let Some(file) = targets.debug_file(object) else {
             continue;
         };
-        let found = signature::check(&file, fns).map_err(Error::Target)?;
-        problems.extend(
-            found
-                .into_iter()
-                .map(|p| format!("{p} (object `{object}`)")),
-        );
+        let declared: Vec<_> = fns.iter().map(|&(_, d)| d).collect();
+        for (i, real) in signature::check(&file, &declared).map_err(Error::Target)? {
+            let (role, (name, _, code)) = fns[i];
+            problems.push(match role {
+                Role::Called => format!(
+                    "symbol `{name}`: declared with {}, but the DWARF of `{}` says `{}` (object `{object}`)",
+                    code.describe(),
+                    file.display(),
+                    real.c
+                ),
+                Role::Replaced => format!(
+                    "replacement of `{name}()` in `{object}` has {}, but `{object}` has `{}`: {}; \
+                     give the replacement that parameter list and return type (for each parameter \
+                     a `CArg` type whose `Raw` type has the size of the C parameter)",
+                    code.describe(),
+                    real.decl,
+                    signature::describe_signature(&real)
+                ),
+            });
+        }
     }
+    if klp.is_empty() {
+        if !problems.is_empty() {
+            return Err(Error::Symbols(problems));
+        }
+        let mut out = data.to_vec();
+        set_marks(&mut out, &marks);
+        return Ok(Some((out, Summary::default())));
+    }
+    let arch = Arch::from_machine(elf.machine).ok_or_else(|| {
+        Error::Elf(format!(
+            "e_machine {} is not an arch klp-rs supports",
+            elf.machine
+        ))
+    })?;
 
     // Relocations against them, by (object, target section).
     let w = Writer {
@@ -407,10 +460,14 @@ fn check(
     })
 }
 
-/// The declarations of `.klp_rs.syms`: `fn <symbol> <signature code>` or
-/// `static <symbol> <size>`, one a line.
-fn declarations(elf: &Elf<'_>) -> Result<BTreeMap<String, Declared>, Error> {
-    let mut out = BTreeMap::new();
+/// The lines of `.klp_rs.syms`, each `<kind> <livepatch name> <value>`:
+/// `fn <symbol> <signature code>` and `static <symbol> <size>` for the
+/// symbols `klp_extern!` declares, `replace <name> <signature code>` for a
+/// function `patch!` replaces with a Rust function (named as a livepatch
+/// symbol of it would be, `.klp.sym.<object>.<name>,<sympos>`; no symbol
+/// has that name), with the replacement's signature.
+fn declarations<'a>(elf: &Elf<'a>) -> Result<Declarations<'a>, Error> {
+    let mut out = Declarations::default();
     for index in 0..elf.sections.len() {
         if elf.section_name(index)? != ".klp_rs.syms" {
             continue;
@@ -420,20 +477,25 @@ fn declarations(elf: &Elf<'_>) -> Result<BTreeMap<String, Declared>, Error> {
         for line in text.lines().filter(|l| !l.is_empty()) {
             let bad = || Error::Elf(format!("bad line in `.klp_rs.syms`: `{line}`"));
             let mut f = line.split(' ');
-            let (Some(kind), Some(symbol), Some(size), None) =
+            let (Some(kind), Some(symbol), Some(value), None) =
                 (f.next(), f.next(), f.next(), f.next())
             else {
                 return Err(bad());
             };
-            let size: u64 = size.parse().map_err(|_| bad())?;
+            let value: u64 = value.parse().map_err(|_| bad())?;
             let d = match kind {
                 "fn" => Declared::Function {
-                    code: signature::Code(size),
+                    code: signature::Code(value),
                 },
-                "static" => Declared::Variable { size },
+                "static" => Declared::Variable { size: value },
+                "replace" => {
+                    let name = KlpName::parse(symbol).ok_or_else(bad)?;
+                    out.replaced.push((name, signature::Code(value)));
+                    continue;
+                }
                 _ => return Err(bad()),
             };
-            out.insert(symbol.to_string(), d);
+            out.symbols.insert(symbol, d);
         }
     }
     Ok(out)

@@ -1,7 +1,8 @@
 //! Declared function signatures against DWARF, where the target build has
 //! it (a `vmlinux` or module object built with debug information).
 //!
-//! `klp_extern!` records, for each function, the size of its return value
+//! `klp_extern!` records, for each function it declares, and `patch!`, for
+//! each function a Rust function replaces, the size of the return value
 //! and of each parameter (see [`Code`]); the ABI of a C function on the
 //! arches klp-rs supports depends on exactly those (every parameter is an
 //! integer, a pointer or an enum in the kernel's interfaces). Names and
@@ -34,20 +35,9 @@ impl Code {
     }
 
     /// `2 parameters (8, 4 bytes), returning 4 bytes`.
-    fn describe(self) -> String {
-        let sizes: Vec<String> = (0..self.params())
-            .map(|i| self.param(i).map_or("?".into(), |s| s.to_string()))
-            .collect();
-        let ret = match self.ret() {
-            0 => "returning nothing".to_string(),
-            r => format!("returning {r} bytes"),
-        };
-        let n = self.params();
-        format!(
-            "{n} parameter{} ({} bytes), {ret}",
-            if n == 1 { "" } else { "s" },
-            sizes.join(", ")
-        )
+    pub fn describe(self) -> String {
+        let sizes: Vec<_> = (0..self.params()).map(|i| self.param(i)).collect();
+        describe(&sizes, false, Some(self.ret()))
     }
 
     /// Whether `sig` has this shape; sizes DWARF does not give pass.
@@ -70,6 +60,32 @@ impl Code {
     }
 }
 
+/// A signature's sizes in words: `2 parameters (8, 4 bytes), returning 4
+/// bytes`; `?` for a size DWARF does not give.
+pub fn describe_signature(sig: &Signature) -> String {
+    let (variadic, ret, sizes) = shape(sig);
+    describe(&sizes, variadic, ret)
+}
+
+fn describe(sizes: &[Option<u64>], variadic: bool, ret: Option<u64>) -> String {
+    let sizes: Vec<String> = sizes
+        .iter()
+        .map(|s| s.map_or("?".into(), |s| s.to_string()))
+        .collect();
+    let ret = match ret {
+        Some(0) => "returning nothing".to_string(),
+        Some(r) => format!("returning {r} bytes"),
+        None => "returning ? bytes".to_string(),
+    };
+    let params = match sizes.len() {
+        0 => "no parameters".to_string(),
+        1 => format!("1 parameter ({} bytes)", sizes[0]),
+        n => format!("{n} parameters ({} bytes)", sizes.join(", ")),
+    };
+    let variadic = if variadic { " and variable ones" } else { "" };
+    format!("{params}{variadic}, {ret}")
+}
+
 /// A function to check: its name, its address where the target says (a
 /// linked image), and its declared signature.
 pub type Declared<'a> = (&'a str, Option<u64>, Code);
@@ -85,9 +101,10 @@ fn shape(sig: &Signature) -> (bool, Option<u64>, Vec<Option<u64>>) {
 
 /// Checks each `(name, address, code)` against the DWARF of the object at
 /// `path`; `address` is where the symbol chosen by `sympos` is, when the
-/// target says (a linked image). One reason per mismatch; none if the
-/// object has no DWARF (nothing to check against).
-pub fn check(path: &Path, functions: &[Declared<'_>]) -> Result<Vec<String>, String> {
+/// target says (a linked image). Each mismatch as the index of the function
+/// in `functions` and the signature DWARF gives it; none if the object has
+/// no DWARF (nothing to check against).
+pub fn check(path: &Path, functions: &[Declared<'_>]) -> Result<Vec<(usize, Signature)>, String> {
     let mapping = Mapping::open(path).map_err(|e| e.to_string())?;
     let label = path.display().to_string();
     let bin = match Binary::parse(&label, mapping.data()) {
@@ -95,29 +112,24 @@ pub fn check(path: &Path, functions: &[Declared<'_>]) -> Result<Vec<String>, Str
         Err(klp_diff::Error::NoDwarf { .. }) => return Ok(Vec::new()),
         Err(e) => return Err(e.to_string()),
     };
-    let names: Vec<&str> = functions.iter().map(|f| f.0).collect();
-    let all = klp_diff::function_signatures(&bin, &names).map_err(|e| e.to_string())?;
-    let mut problems = Vec::new();
-    for &(name, addr, code) in functions {
-        let sigs = all.get(name).map_or(&[][..], Vec::as_slice);
-        let chosen = match addr.and_then(|a| sigs.iter().find(|(pc, _)| *pc == a)) {
-            Some((_, sig)) => Some(sig),
+    let wanted: Vec<(&str, Option<u64>)> = functions.iter().map(|f| (f.0, f.1)).collect();
+    let all = klp_diff::function_signatures(&bin, &wanted).map_err(|e| e.to_string())?;
+    let mut mismatches = Vec::new();
+    for (i, (&(_, addr, code), mut sigs)) in functions.iter().zip(all).enumerate() {
+        let chosen = match addr.and_then(|a| sigs.iter().position(|(pc, _)| *pc == a)) {
+            Some(at) => Some(at),
             // Without an address, only if every function of that name has
             // the same shape.
             None if sigs.windows(2).all(|w| shape(&w[0].1) == shape(&w[1].1)) => {
-                sigs.first().map(|(_, s)| s)
+                (!sigs.is_empty()).then_some(0)
             }
             None => None,
         };
-        if let Some(sig) = chosen.filter(|s| !code.matches(s)) {
-            problems.push(format!(
-                "symbol `{name}`: declared with {}, but the DWARF of `{label}` says `{}`",
-                code.describe(),
-                sig.c
-            ));
+        if let Some(at) = chosen.filter(|&at| !code.matches(&sigs[at].1)) {
+            mismatches.push((i, sigs.swap_remove(at).1));
         }
     }
-    Ok(problems)
+    Ok(mismatches)
 }
 
 #[cfg(test)]
@@ -145,6 +157,7 @@ mod tests {
                 .collect(),
             variadic: false,
             c: String::new(),
+            decl: String::new(),
         };
         let ptr = CType::Pointer(Box::new(int(1)));
         assert!(code.matches(&sig(vec![ptr.clone(), int(4)])));
@@ -153,6 +166,29 @@ mod tests {
         assert_eq!(
             code.describe(),
             "2 parameters (8, 4 bytes), returning 4 bytes"
+        );
+    }
+
+    #[test]
+    fn a_description_says_what_is_there() {
+        assert_eq!(Code(0).describe(), "no parameters, returning nothing");
+        assert_eq!(
+            Code(1 | (8 << 5) | (8 << 9)).describe(),
+            "1 parameter (8 bytes), returning 8 bytes"
+        );
+        let printf = Signature {
+            ret: int(4),
+            params: vec![Param {
+                name: None,
+                ty: CType::Other("?".into()),
+            }],
+            variadic: true,
+            c: String::new(),
+            decl: String::new(),
+        };
+        assert_eq!(
+            super::describe_signature(&printf),
+            "1 parameter (? bytes) and variable ones, returning 4 bytes"
         );
     }
 }

@@ -449,3 +449,159 @@ fn the_post_link_mark_is_set_with_the_conversion() {
         .expect("something to convert");
     assert_eq!(mark_of(&out), [1]);
 }
+
+/// `.klp_rs.syms` lines of `patch!`'s replacements (no symbol of theirs in
+/// the `.ko`), in a patch object built for x86_64.
+fn replacing(name: &str, lines: &[&str], targets: &mut Targets) -> Result<(), Error> {
+    let dir = scratch(name);
+    let syms: String = lines
+        .iter()
+        .map(|l| format!("\".ascii \\\"{l}\\\\n\\\"\\n\"\n"))
+        .collect();
+    let source = format!("{MARKED}\n{}", declaring("", &syms, ""));
+    let obj = compile(&dir, "gcc", &["-fno-pic"], "patch", &source).unwrap();
+    klp_convert::convert(&std::fs::read(obj).unwrap(), targets).map(drop)
+}
+
+#[test]
+fn replaced_functions_are_found_and_checked_against_dwarf() {
+    let dir = scratch("replaced-targets");
+    let mut targets = targets(&dir);
+    let err = replacing(
+        "replaced",
+        &[
+            // `int twin(int)` replaced by a `long (long, long)`, and by an
+            // `int (int)`, which is right.
+            "replace .klp.sym.target_mod.twin,1 69890",
+            "replace .klp.sym.target_mod.twin,2 2177",
+            "replace .klp.sym.vmlinux.nosuch,0 0",
+            "replace .klp.sym.vmlinux.dup,0 0",
+            "replace .klp.sym.vmlinux.counter,0 0",
+        ],
+        &mut targets,
+    )
+    .unwrap_err()
+    .to_string();
+    let expect = [
+        "replacement of `twin()` in `target_mod` has 2 parameters (8, 8 bytes), returning 8 bytes, \
+         but `target_mod` has `int twin(int x)`: 1 parameter (4 bytes), returning 4 bytes; \
+         give the replacement that parameter list and return type",
+        "replacement of `nosuch()` in `vmlinux`: not found in `",
+        "replacement of `dup()` in `vmlinux`: 2 symbols of that name in `",
+        "replacement of `counter()` in `vmlinux`: declared as a function, but `",
+    ];
+    for e in expect {
+        assert!(err.contains(e), "`{e}` not in:\n{err}");
+    }
+    assert_eq!(err.lines().count(), expect.len(), "{err}");
+}
+
+#[test]
+fn a_replaced_function_of_a_module_missing_from_every_build_is_named() {
+    let dir = scratch("replaced-no-module-targets");
+    let mut targets = targets(&dir);
+    let err = replacing(
+        "replaced-no-module",
+        &["replace .klp.sym.nomod.f,0 0"],
+        &mut targets,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("module `nomod` is not in any modules.order searched"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_replace_line_is_named() {
+    let dir = scratch("replaced-bad-line-targets");
+    let mut targets = targets(&dir);
+    let err = replacing("replaced-bad-line", &["replace f 0"], &mut targets).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("bad line in `.klp_rs.syms`: `replace f 0`"),
+        "{err}"
+    );
+}
+
+/// A linked x86_64 image with DWARF and its `System.map`: a function, and
+/// a system call entry that is an alias, as x86_64's `SYSCALL_DEFINE0`
+/// makes `__x64_sys_getpid` of `__do_sys_getpid`.
+const IMAGE: &str = r#"struct seq_file;
+struct pt_regs;
+int cmdline_proc_show(struct seq_file *m, void *v);
+int cmdline_proc_show(struct seq_file *m, void *v) { return m == v; }
+static long __attribute__((used, noipa)) __do_sys_getpid(const struct pt_regs *__unused) { return 42; }
+long __x64_sys_getpid(const struct pt_regs *regs) __attribute__((alias("__do_sys_getpid")));
+"#;
+
+fn image(dir: &Path) -> Targets {
+    use object::{Object, ObjectSymbol};
+    let obj = compile(dir, "gcc", &["-g", "-fno-pic"], "image", IMAGE).unwrap();
+    let kernel = dir.join("kernel");
+    std::fs::create_dir_all(&kernel).unwrap();
+    let vmlinux = kernel.join("vmlinux");
+    let status = Command::new("ld")
+        .args(["--entry=0", "-o"])
+        .arg(&vmlinux)
+        .arg(&obj)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let data = std::fs::read(&vmlinux).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let mut map: Vec<(u64, String)> = file
+        .symbols()
+        .filter(|s| s.kind() == object::SymbolKind::Text)
+        .map(|s| {
+            let ty = if s.is_global() { "T" } else { "t" };
+            (s.address(), format!("{ty} {}", s.name().unwrap()))
+        })
+        .collect();
+    map.sort();
+    let text: String = map
+        .iter()
+        .map(|(addr, rest)| format!("{addr:016x} {rest}\n"))
+        .collect();
+    std::fs::write(kernel.join("System.map"), text).unwrap();
+    Targets::new(Some(&kernel), &[])
+}
+
+#[test]
+fn a_replaced_alias_is_checked_against_the_function_at_its_address() {
+    let dir = scratch("replaced-image");
+    let mut targets = image(&dir);
+    // `(struct seq_file *, void *) -> int` and `(const struct pt_regs *) ->
+    // long`: right.
+    replacing(
+        "replaced-image-right",
+        &[
+            "replace .klp.sym.vmlinux.cmdline_proc_show,0 69762",
+            "replace .klp.sym.vmlinux.__x64_sys_getpid,0 4353",
+        ],
+        &mut targets,
+    )
+    .unwrap();
+    // The entry without its registers, and `cmdline_proc_show()` without
+    // `v`.
+    let err = replacing(
+        "replaced-image-wrong",
+        &[
+            "replace .klp.sym.vmlinux.cmdline_proc_show,0 4225",
+            "replace .klp.sym.vmlinux.__x64_sys_getpid,0 256",
+        ],
+        &mut targets,
+    )
+    .unwrap_err()
+    .to_string();
+    let expect = [
+        "replacement of `cmdline_proc_show()` in `vmlinux` has 1 parameter (8 bytes), returning 4 bytes, \
+         but `vmlinux` has `int cmdline_proc_show(struct seq_file *m, void *v)`: 2 parameters (8, 8 bytes), returning 4 bytes;",
+        "replacement of `__x64_sys_getpid()` in `vmlinux` has no parameters, returning 8 bytes, \
+         but `vmlinux` has `long int __do_sys_getpid(const struct pt_regs *__unused)`: 1 parameter (8 bytes), returning 8 bytes;",
+    ];
+    for e in expect {
+        assert!(err.contains(e), "`{e}` not in:\n{err}");
+    }
+}

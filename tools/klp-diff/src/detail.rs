@@ -278,22 +278,48 @@ impl<'d, 'a> UnitView<'d, 'a> {
 
     /// The function's signature as C would write it: `int (struct foo *, long)`.
     pub(crate) fn signature(&self, off: usize) -> Result<String> {
+        Ok(self.spellings(off)?.0)
+    }
+
+    /// The function's signature as C would write it (`int (struct seq_file
+    /// *, void *)`), and its declaration, named as DWARF names it and its
+    /// parameters (`int cmdline_proc_show(struct seq_file *m, void *v)`).
+    fn spellings(&self, off: usize) -> Result<(String, String)> {
         let decl = self.declaration(off)?;
         let e = self.entry(decl)?;
         let ret = self.type_name(self.type_of(&e), 0)?;
-        let mut params = Vec::new();
+        let mut types = Vec::new();
+        let mut named = Vec::new();
         for c in self.children(decl)? {
             let p = self.entry(c)?;
             match p.tag() {
-                dw::DW_TAG_formal_parameter => params.push(self.type_name(self.type_of(&p), 0)?),
-                dw::DW_TAG_unspecified_parameters => params.push("...".into()),
+                dw::DW_TAG_formal_parameter => {
+                    let ty = self.type_name(self.type_of(&p), 0)?;
+                    named.push(match self.name(&p) {
+                        Some(n) => declarator(&ty, &n),
+                        None => ty.clone(),
+                    });
+                    types.push(ty);
+                }
+                dw::DW_TAG_unspecified_parameters => {
+                    types.push("...".to_string());
+                    named.push("...".to_string());
+                }
                 _ => {}
             }
         }
-        if params.is_empty() {
-            params.push("void".into());
+        if types.is_empty() {
+            types.push("void".into());
+            named.push("void".into());
         }
-        Ok(format!("{ret} ({})", params.join(", ")))
+        let name = match self.name(&e) {
+            Some(n) => n,
+            None => self.name(&self.entry(off)?).unwrap_or_else(|| "?".into()),
+        };
+        Ok((
+            format!("{ret} ({})", types.join(", ")),
+            declarator(&ret, &format!("{name}({})", named.join(", "))),
+        ))
     }
 
     /// The type at `off`, for a declaration in another language.
@@ -358,6 +384,7 @@ impl<'d, 'a> UnitView<'d, 'a> {
 
     /// The function's signature, parameter by parameter.
     pub(crate) fn signature_parts(&self, off: usize) -> Result<Signature> {
+        let (c, declaration) = self.spellings(off)?;
         let decl = self.declaration(off)?;
         let e = self.entry(decl)?;
         let mut params = Vec::new();
@@ -377,7 +404,8 @@ impl<'d, 'a> UnitView<'d, 'a> {
             ret: self.ctype(self.type_of(&e), 0)?,
             params,
             variadic,
-            c: self.signature(off)?,
+            c,
+            decl: declaration,
         })
     }
 
@@ -557,5 +585,38 @@ impl<'d, 'a> UnitView<'d, 'a> {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// The C declarator of `inner` (a name, or a function's name and
+/// parameters) of the type C writes `ty`: `struct foo *` and `m` give
+/// `struct foo *m`, `int (*)(void)` and `f` give `int (*f)(void)`,
+/// `char[16]` and `s` give `char s[16]`.
+fn declarator(ty: &str, inner: &str) -> String {
+    if let Some(at) = ty.find("(*)") {
+        format!("{}(*{inner}){}", &ty[..at], &ty[at + 3..])
+    } else if let Some(at) = ty.find('[') {
+        format!("{} {inner}{}", &ty[..at], &ty[at..])
+    } else if ty.ends_with('*') {
+        format!("{ty}{inner}")
+    } else {
+        format!("{ty} {inner}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declarator;
+
+    #[test]
+    fn a_declarator_names_what_c_would() {
+        assert_eq!(declarator("struct seq_file *", "m"), "struct seq_file *m");
+        assert_eq!(declarator("long int", "x"), "long int x");
+        assert_eq!(declarator("int (*)(void *)", "cb"), "int (*cb)(void *)");
+        assert_eq!(declarator("char[16]", "comm"), "char comm[16]");
+        assert_eq!(
+            declarator("int", "cmdline_proc_show(struct seq_file *m, void *v)"),
+            "int cmdline_proc_show(struct seq_file *m, void *v)"
+        );
     }
 }

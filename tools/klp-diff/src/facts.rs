@@ -56,6 +56,9 @@ pub struct Signature {
     pub variadic: bool,
     /// As C writes it: `int (struct foo *, long)`.
     pub c: String,
+    /// As C declares it, with the names DWARF gives the function and its
+    /// parameters: `int cmdline_proc_show(struct seq_file *m, void *v)`.
+    pub decl: String,
 }
 
 /// What a referenced symbol is.
@@ -261,25 +264,37 @@ pub(crate) fn describe(
     Ok((signature, refs))
 }
 
-/// For each of `names`, the signatures of the out-of-line functions of
-/// that name in `bin` (several for same-named local functions), with their
-/// addresses (in a relocatable object, addresses the engine gave its
-/// sections), from DWARF: one pass over it for all the names.
+/// For each `(name, address)` of `wanted`, in that order, the signatures
+/// of the out-of-line functions of that name in `bin` (several for same-named
+/// local functions), with their addresses (in a relocatable object,
+/// addresses the engine gave its sections), from DWARF: one pass over it
+/// for all the names. A name DWARF has no function of gets the function at
+/// `address`, if given and DWARF has one there, under whatever name: an
+/// alias (x86_64's `__x64_sys_getpid` is `__do_sys_getpid`) has no DWARF of
+/// its own.
 pub fn function_signatures(
     bin: &Binary<'_>,
-    names: &[&str],
-) -> Result<std::collections::BTreeMap<String, Vec<(u64, Signature)>>> {
+    wanted: &[(&str, Option<u64>)],
+) -> Result<Vec<Vec<(u64, Signature)>>> {
     let dwarf = Dwarf::new(bin)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let [sum] = crate::dwarf::summarize([&dwarf], threads)?;
-    let mut out = std::collections::BTreeMap::new();
-    for &name in names {
+    let mut out = Vec::with_capacity(wanted.len());
+    for &(name, addr) in wanted {
+        let mut found: Vec<_> = sum
+            .funcs
+            .iter()
+            .filter(|f| f.name == name.as_bytes())
+            .collect();
+        if let (true, Some(addr)) = (found.is_empty(), addr) {
+            found = sum.funcs.iter().filter(|f| f.pc == addr).collect();
+        }
         let mut sigs = Vec::new();
-        for f in sum.funcs.iter().filter(|f| f.name == name.as_bytes()) {
+        for f in found {
             let view = UnitView::open(&dwarf, f.unit)?;
             sigs.push((f.pc, view.signature_parts(f.die)?));
         }
-        out.insert(name.to_string(), sigs);
+        out.push(sigs);
     }
     Ok(out)
 }
