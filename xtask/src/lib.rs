@@ -11,6 +11,7 @@ pub mod cache;
 pub mod corpus;
 pub mod demo;
 pub mod diff;
+pub mod doc;
 pub mod fix;
 pub mod fuzz;
 pub mod generate;

@@ -3,8 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use xtask::{
-    bench, cache::Cache, demo, diff, fix, generate, kernel_cmd, modules, own_diff, qemu_cmd, seed,
-    setup, test, Failed,
+    bench, cache::Cache, demo, diff, doc, fix, generate, kernel_cmd, modules, own_diff, qemu_cmd,
+    seed, setup, test, Failed,
 };
 
 #[derive(Parser)]
@@ -25,6 +25,9 @@ enum Task {
     Kernel(kernel_cmd::KernelCmd),
     /// Build the patch modules under kmod/ against the guest kernel.
     Build(modules::BuildCmd),
+    /// Render the docs of kmod/livepatch, the patch authors' crate
+    /// (rustdoc warnings are errors).
+    Doc(doc::DocCmd),
     /// Boot a guest and run one scenario suite.
     Qemu(qemu_cmd::QemuCmd),
     /// Show a Rust live patch at work in a guest.
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Task::Setup(t) => t.run(&cache),
         Task::Kernel(t) => t.run(&cache),
         Task::Build(t) => t.run(&cache),
+        Task::Doc(t) => t.run(&cache),
         Task::Qemu(t) => t.run(&cache),
         Task::Demo(t) => t.run(&cache),
         Task::Test(t) => t.run(&cache),
