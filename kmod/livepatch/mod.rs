@@ -16,6 +16,13 @@
 //! pub mod livepatch;
 //! ```
 //!
+//! Besides [`patch!`], a patch module may use [`c_struct!`] (a C struct a
+//! replacement takes), [`klp_extern!`] (what the target does not export),
+//! [`param!`] (module parameters) and [`c_callable!`] (a Rust body that C
+//! code calls). The macros are `pub(crate)`, the crate's API to the patch
+//! module that includes it, so their pages are under the modules that
+//! define them.
+//!
 //! C header: [`include/linux/livepatch.h`](srctree/include/linux/livepatch.h)
 
 mod c_types;

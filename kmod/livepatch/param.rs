@@ -14,7 +14,7 @@ use kernel::{
 };
 
 /// A value type the kernel's `param_ops_*` parse and print: `i32`
-/// (`param_ops_int`) or `bool` (`param_ops_bool`); [`param!`](super::param)
+/// (`param_ops_int`) or `bool` (`param_ops_bool`); [`param!`](super::param!)
 /// picks the ops by the type's name.
 ///
 /// # Safety
@@ -37,7 +37,7 @@ unsafe impl ParamType for bool {
     const NAME: &'static str = "bool";
 }
 
-/// A scalar module parameter; declare it with [`param!`](super::param).
+/// A scalar module parameter; declare it with [`param!`](super::param!).
 pub struct Param<T> {
     value: Opaque<T>,
 }
@@ -75,7 +75,7 @@ impl<T: ParamType> Param<T> {
 }
 
 /// An array parameter of up to `N` `int`s (`module_param_array(name, int,
-/// &count, perm)`); declare it with [`param!`](super::param).
+/// &count, perm)`); declare it with [`param!`](super::param!).
 pub struct IntArrayParam<const N: usize> {
     values: Opaque<[c_int; N]>,
     count: Opaque<c_uint>,

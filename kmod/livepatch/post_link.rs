@@ -8,8 +8,9 @@
 //! would have the module loader resolve it to 0, and a replacement calling
 //! it would call address 0. So the step marks every module it processes:
 //! it sets each byte of the section `.klp_rs.post_linked`, which this file
-//! puts into every patch module as a 0. [`Registration::enable`]
-//! (super::Registration::enable) refuses a module whose mark is still 0.
+//! puts into every patch module as a 0.
+//! [`Registration::enable`](super::Registration::enable) refuses a module
+//! whose mark is still 0.
 
 use kernel::prelude::*;
 

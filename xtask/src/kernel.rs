@@ -549,6 +549,22 @@ fn make_variable(text: &str, name: &str) -> Option<String> {
     Some(value.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+/// The command Kbuild saved for `object` (`kmod/samples/livepatch_sample.o`,
+/// relative to the build directory `dir`, its `M=`/`MO=` output for external
+/// modules) in the object's `.cmd` file (`savedcmd_<object> := ...`).
+pub fn saved_command(dir: &Path, object: &str) -> Result<String> {
+    let (obj_dir, name) = object.rsplit_once('/').unwrap_or((".", object));
+    let cmd_file = dir.join(format!("{obj_dir}/.{name}.cmd"));
+    let saved = std::fs::read_to_string(&cmd_file)
+        .with_context(|| format!("cannot read `{}`", cmd_file.display()))?;
+    let prefix = format!("savedcmd_{object} := ");
+    saved
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_string)
+        .with_context(|| format!("`{}` holds no command for `{object}`", cmd_file.display()))
+}
+
 /// `make` in a built kernel tree (for external modules), with the toolchain.
 pub fn make_in(kernel: &Kernel, tc: &setup::Toolchain) -> Command {
     let mut cmd = tc.command("make");

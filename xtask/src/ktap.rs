@@ -229,7 +229,10 @@ mod tests {
         assert_eq!(r.points[3].name, "log");
         assert!(r.finished);
         let unfinished = Report::parse("1..1\nok 1 a\n# klp-rs: checks after the suite\n".lines());
-        assert!(!unfinished.success(), "checks that never planned must fail the suite");
+        assert!(
+            !unfinished.success(),
+            "checks that never planned must fail the suite"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use xtask::{
-    bench, cache::Cache, demo, diff, env_cmd, fix, generate, kernel_cmd, modules, own_diff,
+    bench, cache::Cache, demo, diff, doc, env_cmd, fix, generate, kernel_cmd, modules, own_diff,
     qemu_cmd, seed, setup, test, Failed,
 };
 
@@ -27,6 +27,9 @@ enum Task {
     Build(modules::BuildCmd),
     /// Print the `export` lines a plain `make -C "$KDIR" M=DIR` needs.
     Env(env_cmd::EnvCmd),
+    /// Render the docs of kmod/livepatch, the patch authors' crate
+    /// (rustdoc warnings are errors).
+    Doc(doc::DocCmd),
     /// Boot a guest: a scenario suite, or your modules with a script or a shell.
     Qemu(qemu_cmd::QemuCmd),
     /// Show a Rust live patch at work in a guest.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Task::Kernel(t) => t.run(&cache),
         Task::Build(t) => t.run(&cache),
         Task::Env(t) => t.run(&cache),
+        Task::Doc(t) => t.run(&cache),
         Task::Qemu(t) => t.run(&cache),
         Task::Demo(t) => t.run(&cache),
         Task::Test(t) => t.run(&cache),

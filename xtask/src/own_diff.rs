@@ -134,15 +134,7 @@ pub fn check(kernel: &Kernel, source: &Path) -> Result<()> {
 /// from its `.cmd` file.
 pub fn compile_command(kernel: &Kernel, unit: &str) -> Result<String> {
     let (dir, stem) = unit_parts(unit)?;
-    let cmd_file = kernel.dir.join(format!("{dir}/.{stem}.o.cmd"));
-    let saved = std::fs::read_to_string(&cmd_file)
-        .with_context(|| format!("cannot read `{}`", cmd_file.display()))?;
-    let prefix = format!("savedcmd_{dir}/{stem}.o := ");
-    saved
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(str::to_string)
-        .with_context(|| format!("`{}` holds no compile command", cmd_file.display()))
+    kernel::saved_command(&kernel.dir, &format!("{dir}/{stem}.o"))
 }
 
 fn unit_parts(unit: &str) -> Result<(&str, &str)> {

@@ -3,8 +3,8 @@
 //! scenario and reads its KTAP results from the serial console.
 
 use crate::{
-    arch::Arch, cache::Cache, debug_kernel, guest_tools, initramfs, kernel, klp_tool, ktap, modules, run,
-    samples, seed, selftests, setup, Failed,
+    arch::Arch, cache::Cache, debug_kernel, guest_tools, initramfs, kernel, klp_tool, ktap,
+    modules, run, samples, seed, selftests, setup, Failed,
 };
 use anyhow::{bail, Context, Result};
 use std::{

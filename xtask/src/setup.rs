@@ -125,6 +125,11 @@ impl Toolchain {
             .env("LIBCLANG_PATH", &self.libclang_dir)
     }
 
+    /// The pinned toolchain's `tool` (`rustdoc`), beside its `rustc`.
+    pub fn rust_tool(&self, tool: &str) -> PathBuf {
+        self.rust_bin.join(tool)
+    }
+
     /// A command run with the pinned toolchain.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);

@@ -329,7 +329,8 @@ fn debug_steps(
     };
     for suite in DEBUG_SUITES {
         step(format!("{arch} debug {suite}"), &mut || {
-            let outcome = guest.run_suite(cache, suite, accel, debug_kernel::suite_timeout(suite))?;
+            let outcome =
+                guest.run_suite(cache, suite, accel, debug_kernel::suite_timeout(suite))?;
             let mut cell = MatrixCell::of(&outcome);
             cell.suite.push_str(" (debug kernel)");
             matrix.push(cell);
