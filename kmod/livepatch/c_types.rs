@@ -56,7 +56,16 @@ macro_rules! c_types {
         }
     )*};
 }
-c_types!(i8 = 0, u8 = 0, i16 = 0, u16 = 0, i32 = 0, u32 = 0, i64 = 0, u64 = 0);
+c_types!(
+    i8 = 0,
+    u8 = 0,
+    i16 = 0,
+    u16 = 0,
+    i32 = 0,
+    u32 = 0,
+    i64 = 0,
+    u64 = 0
+);
 c_types!(isize = 0, usize = 0, bool = false);
 c_types!(
     AtomicBool = AtomicBool::new(false),

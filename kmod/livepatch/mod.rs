@@ -40,10 +40,7 @@ mod state;
 pub mod sysfs;
 mod time;
 
-#[allow(
-    unused_imports,
-    reason = "only patches that take C structs use it"
-)]
+#[allow(unused_imports, reason = "only patches that take C structs use it")]
 pub(crate) use c_types::c_struct;
 pub use c_types::{
     CRet,

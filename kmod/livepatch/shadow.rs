@@ -238,7 +238,10 @@ impl<O, T: Sync> LocalShadow<O, T> {
     /// As [`Shadow::free_all_with`].
     pub fn free_all_with<D: Destroy<O, T>>(&mut self) {
         // SAFETY: As for `free_all`.
-        unsafe { self.shadow.free_all_unchecked(Some(destroy_shadow::<O, T, D>)) }
+        unsafe {
+            self.shadow
+                .free_all_unchecked(Some(destroy_shadow::<O, T, D>))
+        }
     }
 }
 

@@ -182,7 +182,8 @@ fn crate_free_name(name: &'static str) -> impl Iterator<Item = u8> {
     let mut i = 0;
     core::iter::from_fn(move || loop {
         let b = *bytes.get(i)?;
-        let at_path_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        let at_path_start =
+            i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
         let rest = &bytes[i..];
         if at_path_start
             && rest.starts_with(krate.as_bytes())

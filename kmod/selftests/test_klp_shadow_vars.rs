@@ -115,7 +115,12 @@ fn shadow_get(sv: &Shadow<TestObject, Field>, obj: &TestObject) -> *const Field 
 
 /// `alloc` (or `get_or_alloc` when `get_or`) of a field whose address is
 /// `var`.
-fn shadow_alloc(sv: &Shadow<TestObject, Field>, obj: &TestObject, var: Field, get_or: bool) -> *const Field {
+fn shadow_alloc(
+    sv: &Shadow<TestObject, Field>,
+    obj: &TestObject,
+    var: Field,
+    get_or: bool,
+) -> *const Field {
     let init = |slot| shadow_ctor(slot, var);
     let result = if get_or {
         sv.get_or_alloc(obj, GFP_KERNEL, init)
@@ -142,7 +147,9 @@ fn shadow_free(sv: &Shadow<TestObject, Field>, obj: &mut TestObject) {
         "klp_shadow_free(obj=PTR{}, id=0x{:x}, dtor=PTR{})\n",
         ptr_id(obj),
         sv.id(),
-        ptr_id(Shadow::<TestObject, Field>::destructor_address_with::<ShadowDtor>())
+        ptr_id(Shadow::<TestObject, Field>::destructor_address_with::<
+            ShadowDtor,
+        >())
     );
 }
 
