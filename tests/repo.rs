@@ -559,3 +559,20 @@ fn a_script_of_ones_own_reports_its_checks_its_exit_status_and_the_kernel_log() 
         assert!(text.contains(expected), "no {expected:?} in:\n{text}");
     }
 }
+
+#[test]
+fn the_guest_prints_what_the_debug_lane_reads() {
+    let init = read(&repo_root().join("qemu/guest/init"));
+    assert!(
+        init.contains(&format!("echo \"{}\"", xtask::ktap::AFTER)),
+        "qemu/guest/init must announce the checks after the suite as xtask::ktap::AFTER"
+    );
+    let checks = read(&repo_root().join("qemu/guest/scenarios/debug-checks.sh"));
+    assert!(
+        checks.contains(&format!(
+            "check \"{}\"",
+            xtask::debug_kernel::KMEMLEAK_POINT
+        )),
+        "debug-checks.sh must name its kmemleak point as xtask::debug_kernel::KMEMLEAK_POINT"
+    );
+}

@@ -13,6 +13,10 @@ const FRAGMENT: &str = "qemu/configs/debug.config";
 /// tracking), and a KFENCE sample every 10 ms instead of 100.
 pub const CMDLINE: &str = "slub_debug=FZPU kfence.sample_interval=10";
 
+/// The name of the point of `qemu/guest/scenarios/debug-checks.sh` that
+/// fails when kmemleak finds a leak.
+pub const KMEMLEAK_POINT: &str = "kmemleak finds no leak";
+
 /// The debug kernel of `arch`, built (once, then cached) from the arch's
 /// guest kernel.
 pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<kernel::Kernel> {

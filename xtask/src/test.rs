@@ -337,6 +337,36 @@ fn debug_steps(
             outcome.check()
         });
     }
+    // The check can fail: the kernel's `livepatch-shadow-mod.c` leaks an
+    // `int` with every object it allocates while no fix is loaded (what the
+    // shadow variable samples fix), which the `samples` suite lets it do.
+    step(
+        format!("{arch} debug kmemleak finds the shadow sample's leak"),
+        &mut || {
+            let suite = "samples";
+            let outcome =
+                guest.run_suite(cache, suite, accel, debug_kernel::suite_timeout(suite))?;
+            let failed: Vec<&str> = outcome
+                .report
+                .points
+                .iter()
+                .filter(|p| !p.ok)
+                .map(|p| p.name.as_str())
+                .collect();
+            let all_reported = outcome.report.finished
+                && outcome.report.planned == Some(outcome.report.points.len());
+            if all_reported && failed == [debug_kernel::KMEMLEAK_POINT] {
+                return Ok(());
+            }
+            Err(Failed(format!(
+                "on the debug kernel, the `samples` suite must fail exactly `{}` \
+                 (livepatch-shadow-mod leaks by design); it failed {failed:?} (log: {})",
+                debug_kernel::KMEMLEAK_POINT,
+                outcome.log.display()
+            ))
+            .into())
+        },
+    );
 }
 
 /// The step of a patch directory of one's own, and the directory's name.
