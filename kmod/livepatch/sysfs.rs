@@ -65,6 +65,12 @@ impl<const N: usize> SysfsDir<N> {
                 raw.attr.name = file.as_char_ptr();
                 raw.attr.mode = 0o444;
                 raw.__bindgen_anon_1.show = Some(show);
+                // An attribute not in static storage needs a lockdep class
+                // key that is (C's `sysfs_attr_init()`): one for them all.
+                #[cfg(CONFIG_DEBUG_LOCK_ALLOC)]
+                {
+                    raw.attr.key = kernel::sync::static_lock_class!().as_ptr();
+                }
                 Opaque::new(raw)
             }),
             GFP_KERNEL,

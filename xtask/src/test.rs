@@ -66,6 +66,7 @@ impl TestCmd {
                 for &arch in Arch::ALL {
                     let _ = kernel::build(&cache, &tc, arch);
                 }
+                let _ = debug_kernel::build(&cache, &tc, DEBUG_ARCH);
             })
         });
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -169,8 +169,13 @@ initrd() {
 		echo "$out" | grep -qx lib/klp-rs/boot/klp_series_v1.ko || { echo "$out"; return 1; }
 }
 check "klp initrd: an archive that loads version 1 at boot" initrd
+# No kernel line on the console inside the archive's lines (a debug
+# kernel prints more, at any time): emergencies only while it is printed.
+console_level=$(cut -f1 /proc/sys/kernel/printk)
+dmesg -n 1
 echo "# klp-rs: archive begin"
 base64 < /tmp/boot.cpio
 status=$?
 echo "# klp-rs: archive end"
+dmesg -n "$console_level"
 [ "$status" = 0 ] || echo "Bail out! base64 < /tmp/boot.cpio failed (exit $status)"
