@@ -143,7 +143,7 @@ transition_times() {
 }
 
 healthy_log() {
-	! grep -E 'WARNING:|BUG:|Oops|Call Trace|possible recursive locking|circular locking|lockdep|UBSAN|KASAN' $klog
+	! grep -E 'WARNING:|BUG:|Oops|Call Trace|possible recursive locking|circular locking|DEBUG_LOCKS_WARN_ON|INFO: possible|INFO: trying to register|UBSAN:|KASAN:' $klog
 }
 
 stop_target() {
