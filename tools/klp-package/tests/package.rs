@@ -1,0 +1,422 @@
+//! Packages built from fake patch modules, read back with the formats' own
+//! tools (`dpkg-deb`, `rpm`), and their scripts parsed and run with stub
+//! commands.
+
+use klp_package::{arch::Arch, common_package, deb, patch_package_from, rpmpkg, Options, Package};
+use object::{write::Object, Architecture, BinaryFormat, Endianness};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+/// A module image of `arch` whose `.modinfo` holds `entries`.
+fn module_elf(arch: Architecture, endian: Endianness, entries: &[(&str, &str)]) -> Vec<u8> {
+    use object::{write::StandardSection, SectionKind};
+    let mut obj = Object::new(BinaryFormat::Elf, arch, endian);
+    let text = obj.section_id(StandardSection::Text);
+    obj.append_section_data(text, &[0; 4], 16);
+    let modinfo = obj.add_section(Vec::new(), b".modinfo".to_vec(), SectionKind::ReadOnlyData);
+    let data: Vec<u8> = entries
+        .iter()
+        .flat_map(|(k, v)| format!("{k}={v}\0").into_bytes())
+        .collect();
+    obj.append_section_data(modinfo, &data, 1);
+    obj.write().unwrap()
+}
+
+const V1: &[(&str, &str)] = &[
+    ("name", "klp_series_v1"),
+    ("livepatch", "Y"),
+    ("klp_version", "1"),
+    ("klp_kernel", "7.3.4"),
+    ("klp_released", "2026-03-01"),
+    ("klp_cve", "CVE-2026-10001"),
+    ("klp_bug", "klp-rs#101"),
+    ("description", "Cumulative patch 1 of the example series"),
+];
+
+fn v1() -> Package {
+    let data = module_elf(Architecture::X86_64, Endianness::Little, V1);
+    patch_package_from(Path::new("klp_series_v1.ko"), data, &Options::default()).unwrap()
+}
+
+/// A fresh directory for one test's files.
+fn tmp(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("klp-package")
+        .join(test);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `cmd`, which must succeed, and returns its standard output.
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (is it installed?): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn names_the_package_after_the_kernel_release() {
+    assert_eq!(klp_package::package_name("7.3.4"), "klp-rs-livepatch-7_3_4");
+    assert_eq!(
+        klp_package::package_name("7.3.4-1-amd64"),
+        "klp-rs-livepatch-7_3_4_1_amd64"
+    );
+    let p = v1();
+    assert_eq!(p.name, "klp-rs-livepatch-7_3_4");
+    assert_eq!(p.version, "1");
+    assert_eq!(deb::file_name(&p), "klp-rs-livepatch-7_3_4_1_amd64.deb");
+    assert_eq!(
+        rpmpkg::file_name(&p),
+        "klp-rs-livepatch-7_3_4-1-1.x86_64.rpm"
+    );
+}
+
+#[test]
+fn reads_the_arch_from_the_elf_header() {
+    let cases = [
+        (Architecture::X86_64, Endianness::Little, "amd64", "x86_64"),
+        (
+            Architecture::Aarch64,
+            Endianness::Little,
+            "arm64",
+            "aarch64",
+        ),
+        (
+            Architecture::PowerPc64,
+            Endianness::Little,
+            "ppc64el",
+            "ppc64le",
+        ),
+        (Architecture::S390x, Endianness::Big, "s390x", "s390x"),
+    ];
+    for (arch, endian, deb, rpm) in cases {
+        let a = Arch::of_elf(&module_elf(arch, endian, V1)).unwrap();
+        assert_eq!((a.deb(), a.rpm()), (deb, rpm), "{arch:?}");
+    }
+    let big_power = module_elf(Architecture::PowerPc64, Endianness::Big, V1);
+    assert!(Arch::of_elf(&big_power).is_err());
+}
+
+#[test]
+fn refuses_what_is_not_a_klp_rs_patch() {
+    let no_version: Vec<_> = V1
+        .iter()
+        .filter(|(k, _)| *k != "klp_version")
+        .copied()
+        .collect();
+    let no_release: Vec<_> = V1
+        .iter()
+        .filter(|(k, _)| *k != "klp_released")
+        .copied()
+        .collect();
+    let odd_kernel: Vec<_> = V1
+        .iter()
+        .map(|&(k, v)| {
+            if k == "klp_kernel" {
+                (k, "7.3 4;rm")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    for entries in [&no_version[..], &no_release, &odd_kernel] {
+        let data = module_elf(Architecture::X86_64, Endianness::Little, entries);
+        assert!(
+            patch_package_from(Path::new("x.ko"), data, &Options::default()).is_err(),
+            "{entries:?}"
+        );
+    }
+}
+
+#[test]
+fn lifecycle_file_ends_support_thirteen_months_after_the_release() {
+    let p = v1();
+    let file = p
+        .files
+        .iter()
+        .find(|f| f.path == "/usr/share/klp-rs/lifecycle/klp-rs-livepatch-7_3_4.lifecycle")
+        .expect("a lifecycle file");
+    let text = String::from_utf8(file.data.clone()).unwrap();
+    let data: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(data, ["klp-rs-livepatch-7_3_4, 1, 2027-04-01"]);
+
+    let six = Options {
+        support_months: 6,
+        ..Options::default()
+    };
+    let data = module_elf(Architecture::X86_64, Endianness::Little, V1);
+    let p = patch_package_from(Path::new("klp_series_v1.ko"), data, &six).unwrap();
+    assert!(p
+        .extra_fields
+        .contains(&("Klp-End-Of-Support".to_string(), "2026-09-01".to_string())));
+}
+
+#[test]
+fn dpkg_deb_reads_the_deb() {
+    let dir = tmp("deb");
+    let p = v1();
+    let path = dir.join(deb::file_name(&p));
+    deb::write(&p, fs::File::create(&path).unwrap()).unwrap();
+
+    let info = run(Command::new("dpkg-deb").arg("-I").arg(&path));
+    for line in [
+        " Package: klp-rs-livepatch-7_3_4\n",
+        " Version: 1\n",
+        " Architecture: amd64\n",
+        " Depends: klp-rs-livepatch-common (>= 0.1.0), kmod\n",
+        " Klp-End-Of-Support: 2027-04-01\n",
+        " Description: klp-rs live patch 1 of Linux 7.3.4\n",
+        "  Cumulative patch 1 of the example series\n",
+        "  CVEs: CVE-2026-10001\n",
+        "  Bugs: klp-rs#101\n",
+    ] {
+        assert!(info.contains(line), "no {line:?} in:\n{info}");
+    }
+    for script in ["postinst", "prerm", "postrm"] {
+        assert!(
+            info.lines()
+                .any(|l| l.contains(script) && l.contains("#!/bin/sh")),
+            "no {script} in:\n{info}"
+        );
+    }
+    let fields = run(Command::new("dpkg-deb").arg("-f").arg(&path).arg("Package"));
+    assert_eq!(fields, "klp-rs-livepatch-7_3_4\n");
+
+    let list = run(Command::new("dpkg-deb").arg("-c").arg(&path));
+    for file in [
+        "./lib/modules/7.3.4/livepatch/klp_series_v1.ko",
+        "./usr/share/klp-rs/lifecycle/klp-rs-livepatch-7_3_4.lifecycle",
+    ] {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with("-rw-r--r-- root/root") && l.ends_with(file)),
+            "no {file} in:\n{list}"
+        );
+    }
+
+    // The module comes out of the package as it went in.
+    let root = dir.join("root");
+    run(Command::new("dpkg-deb").arg("-x").arg(&path).arg(&root));
+    let ko = fs::read(root.join("lib/modules/7.3.4/livepatch/klp_series_v1.ko")).unwrap();
+    assert_eq!(ko, p.files[0].data);
+
+    // The scripts as dpkg extracts them parse.
+    let control = dir.join("control");
+    run(Command::new("dpkg-deb").arg("-e").arg(&path).arg(&control));
+    for script in ["postinst", "prerm", "postrm"] {
+        run(Command::new("sh").arg("-n").arg(control.join(script)));
+    }
+}
+
+#[test]
+fn rpm_reads_the_rpm() {
+    let dir = tmp("rpm");
+    let p = v1();
+    let path = dir.join(rpmpkg::file_name(&p));
+    rpmpkg::write(&p, &mut fs::File::create(&path).unwrap()).unwrap();
+
+    let info = run(Command::new("rpm").arg("-qip").arg(&path));
+    for want in [
+        ("Name", "klp-rs-livepatch-7_3_4"),
+        ("Version", "1"),
+        ("Release", "1"),
+        ("Architecture", "x86_64"),
+        ("Summary", "klp-rs live patch 1 of Linux 7.3.4"),
+    ] {
+        assert!(
+            info.lines().any(|l| l
+                .split_once(':')
+                .is_some_and(|(k, v)| k.trim() == want.0 && v.trim() == want.1)),
+            "no {want:?} in:\n{info}"
+        );
+    }
+    for text in [
+        "CVEs: CVE-2026-10001",
+        "Bugs: klp-rs#101",
+        "Supported until: 2027-04-01 (13 months",
+    ] {
+        assert!(info.contains(text), "no {text:?} in:\n{info}");
+    }
+    let files = run(Command::new("rpm").arg("-qlp").arg(&path));
+    assert_eq!(
+        files,
+        "/lib/modules/7.3.4/livepatch/klp_series_v1.ko\n\
+         /usr/share/klp-rs/lifecycle/klp-rs-livepatch-7_3_4.lifecycle\n"
+    );
+    let requires = run(Command::new("rpm").arg("-qp").arg("--requires").arg(&path));
+    assert!(
+        requires.contains("klp-rs-livepatch-common >= 0.1.0\n"),
+        "{requires}"
+    );
+    assert!(requires.contains("kmod\n"), "{requires}");
+    let scripts = run(Command::new("rpm").arg("-qp").arg("--scripts").arg(&path));
+    for s in [
+        "postinstall scriptlet (using /bin/sh):",
+        "preuninstall scriptlet (using /bin/sh):",
+        "postuninstall scriptlet (using /bin/sh):",
+        "klp_rs_refresh_initrd dracut",
+    ] {
+        assert!(scripts.contains(s), "no {s:?} in:\n{scripts}");
+    }
+}
+
+#[test]
+fn the_common_package_carries_the_initramfs_integration() {
+    let dir = tmp("common");
+    let p = common_package(&Options::default());
+    let deb_path = dir.join(deb::file_name(&p));
+    deb::write(&p, fs::File::create(&deb_path).unwrap()).unwrap();
+    assert!(deb_path.ends_with("klp-rs-livepatch-common_0.1.0_all.deb"));
+    let list = run(Command::new("dpkg-deb").arg("-c").arg(&deb_path));
+    let rpm_path = dir.join(rpmpkg::file_name(&p));
+    rpmpkg::write(&p, &mut fs::File::create(&rpm_path).unwrap()).unwrap();
+    let rpm_list = run(Command::new("rpm").arg("-qlp").arg(&rpm_path));
+    for file in [
+        "/usr/share/initramfs-tools/hooks/klp-rs",
+        "/usr/share/initramfs-tools/scripts/init-top/klp-rs",
+        "/usr/lib/dracut/modules.d/90klp-rs/module-setup.sh",
+        "/usr/lib/dracut/modules.d/90klp-rs/klp-rs-load.sh",
+    ] {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with("-rwxr-xr-x root/root") && l.ends_with(&format!(".{file}"))),
+            "no {file} in:\n{list}"
+        );
+        assert!(
+            rpm_list.lines().any(|l| l == file),
+            "no {file} in:\n{rpm_list}"
+        );
+    }
+}
+
+/// Every script a package runs or installs parses (`sh -n`; `bash -n` for
+/// dracut's module-setup.sh, which dracut sources from bash).
+#[test]
+fn every_script_parses() {
+    let dir = tmp("parse");
+    let p = v1();
+    let mut scripts = Vec::new();
+    for (format, s) in [("deb", &p.deb_scripts), ("rpm", &p.rpm_scripts)] {
+        for (what, text) in [
+            ("post-install", &s.post_install),
+            ("pre-remove", &s.pre_remove),
+            ("post-remove", &s.post_remove),
+        ] {
+            scripts.push((format!("{format}-{what}"), text.clone().unwrap()));
+        }
+    }
+    for f in common_package(&Options::default()).files {
+        let name = f.path.replace('/', "_");
+        scripts.push((name, String::from_utf8(f.data).unwrap()));
+    }
+    assert_eq!(scripts.len(), 10);
+    for (name, text) in scripts {
+        assert!(
+            !text.contains("@SELECT@"),
+            "{name} has an unreplaced placeholder"
+        );
+        let path = dir.join(&name);
+        fs::write(&path, &text).unwrap();
+        let shell = if name.ends_with("module-setup.sh") {
+            "bash"
+        } else {
+            "sh"
+        };
+        let out = Command::new(shell).arg("-n").arg(&path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{name} does not parse: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Runs the Debian `postinst` of v1 with `configure`, with stub `uname`
+/// (release `running`) and `klp` (`load` exits `load`, `check` exits
+/// `check`) first on `PATH`; returns its exit code, its output and what
+/// `klp` was asked.
+fn postinst(test: &str, running: &str, load: u8, check: u8) -> (i32, String, String) {
+    let dir = tmp(test);
+    let bin = dir.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("klp.log");
+    let stub = |name: &str, body: String| {
+        let path = bin.join(name);
+        fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        run(Command::new("chmod").arg("+x").arg(&path));
+    };
+    stub("uname", format!("echo {running}"));
+    stub(
+        "klp",
+        format!(
+            "echo \"$*\" >> '{}'\ncase \"$*\" in\nload*) exit {load} ;;\n*check) exit {check} ;;\nesac",
+            log.display()
+        ),
+    );
+    let script = dir.join("postinst");
+    fs::write(&script, v1().deb_scripts.post_install.unwrap()).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("sh")
+        .arg(&script)
+        .arg("configure")
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (
+        out.status.code().unwrap(),
+        text,
+        fs::read_to_string(&log).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn postinst_loads_the_patch_of_the_running_kernel() {
+    let (code, out, klp) = postinst("postinst-load", "7.3.4", 0, 0);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(klp, "load /lib/modules/7.3.4/livepatch/klp_series_v1.ko\n");
+    assert!(
+        out.contains("loaded patch klp_series_v1 into the running kernel"),
+        "{out}"
+    );
+}
+
+#[test]
+fn postinst_loads_nothing_into_another_kernel() {
+    let (code, out, klp) = postinst("postinst-other", "7.3.5", 0, 0);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(klp, "");
+    assert!(
+        out.contains("the running kernel is 7.3.5: nothing loaded"),
+        "{out}"
+    );
+}
+
+#[test]
+fn postinst_succeeds_while_the_transition_runs() {
+    let (code, out, klp) = postinst("postinst-transition", "7.3.4", 1, 1);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        klp,
+        "load /lib/modules/7.3.4/livepatch/klp_series_v1.ko\n-q check\n"
+    );
+    assert!(out.contains("its transition is still running"), "{out}");
+}
+
+#[test]
+fn postinst_fails_when_the_kernel_refuses() {
+    let (code, out, _) = postinst("postinst-refused", "7.3.4", 1, 0);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the running kernel is NOT patched"), "{out}");
+}
