@@ -30,8 +30,7 @@ pub fn write(p: &Package, w: &mut impl Write) -> Result<()> {
         .release(RELEASE)
         .description(&p.description)
         .packager(&p.maintainer)
-        .vendor("klp-rs")
-        .group("System/Kernel");
+        .vendor("klp-rs");
     for (name, min) in &p.depends {
         b = b.requires(match min {
             Some(v) => Dependency::greater_eq(name, v),

@@ -420,3 +420,53 @@ fn postinst_fails_when_the_kernel_refuses() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("the running kernel is NOT patched"), "{out}");
 }
+
+/// The dracut module (and the initramfs-tools hook, which shares its
+/// choice) carries the installed patch of the highest `klp_version`, read
+/// by kmod's `modinfo`, and nothing for a kernel without a patch.
+#[test]
+fn the_initramfs_carries_the_newest_installed_patch() {
+    let dir = tmp("select");
+    let livepatch = dir.join("modules/7.3.4/livepatch");
+    fs::create_dir_all(&livepatch).unwrap();
+    for (name, version) in [
+        ("klp_series_v0", "0"),
+        ("klp_series_v2", "2"),
+        ("klp_series_v1", "1"),
+    ] {
+        let entries: Vec<_> = V1
+            .iter()
+            .map(|&(k, v)| match k {
+                "name" => (k, name),
+                "klp_version" => (k, version),
+                _ => (k, v),
+            })
+            .collect();
+        let elf = module_elf(Architecture::X86_64, Endianness::Little, &entries);
+        fs::write(livepatch.join(format!("{name}.ko")), elf).unwrap();
+    }
+    fs::write(livepatch.join("zz_not_a_module.ko"), "junk").unwrap();
+    let setup = common_package(&Options::default())
+        .files
+        .into_iter()
+        .find(|f| f.path.ends_with("/module-setup.sh"))
+        .unwrap();
+    let setup_path = dir.join("module-setup.sh");
+    fs::write(&setup_path, setup.data).unwrap();
+    let script = format!(
+        ". '{}'\nkernel=7.3.4\nklp_rs_select \"$kernel\"\ncheck; echo \"check $?\"\n\
+         kernel=7.3.5\ncheck; echo \"check $?\"\n",
+        setup_path.display()
+    );
+    let out = run(Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .env("KLP_RS_MODULES_DIR", dir.join("modules")));
+    assert_eq!(
+        out,
+        format!(
+            "{}\ncheck 0\ncheck 255\n",
+            livepatch.join("klp_series_v2.ko").display()
+        )
+    );
+}
