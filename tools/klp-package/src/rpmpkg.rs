@@ -46,14 +46,22 @@ pub fn write(p: &Package, w: &mut impl Write) -> Result<()> {
             )
             .with_context(|| format!("cannot add `{}` to the rpm", f.path))?;
     }
+    // Each scriptlet needs its interpreter at its time (rpmbuild adds
+    // these `Requires(post): /bin/sh` itself).
     if let Some(s) = &p.rpm_scripts.post_install {
-        b = b.post_install_script(sh(s));
+        b = b
+            .post_install_script(sh(s))
+            .requires(Dependency::script_post("/bin/sh"));
     }
     if let Some(s) = &p.rpm_scripts.pre_remove {
-        b = b.pre_uninstall_script(sh(s));
+        b = b
+            .pre_uninstall_script(sh(s))
+            .requires(Dependency::script_preun("/bin/sh"));
     }
     if let Some(s) = &p.rpm_scripts.post_remove {
-        b = b.post_uninstall_script(sh(s));
+        b = b
+            .post_uninstall_script(sh(s))
+            .requires(Dependency::script_postun("/bin/sh"));
     }
     let package = b.build().context("cannot build the rpm")?;
     package.write(w).context("cannot write the rpm")?;

@@ -259,6 +259,17 @@ fn rpm_reads_the_rpm() {
         "{requires}"
     );
     assert!(requires.contains("kmod\n"), "{requires}");
+    let script_requires = run(Command::new("rpm")
+        .arg("-qp")
+        .arg("--qf")
+        .arg("[%{REQUIREFLAGS:deptype} %{REQUIRES}\\n]")
+        .arg(&path));
+    for want in ["post /bin/sh\n", "preun /bin/sh\n", "postun /bin/sh\n"] {
+        assert!(
+            script_requires.contains(want),
+            "no {want:?} in:\n{script_requires}"
+        );
+    }
     let scripts = run(Command::new("rpm").arg("-qp").arg("--scripts").arg(&path));
     for s in [
         "postinstall scriptlet (using /bin/sh):",
