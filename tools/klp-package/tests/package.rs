@@ -481,3 +481,156 @@ fn the_initramfs_carries_the_newest_installed_patch() {
         )
     );
 }
+
+/// A v`version` patch package of kernel `kernel`, written as a `.deb` in
+/// `dir`.
+fn deb_of(dir: &Path, kernel: &str, version: &str) -> PathBuf {
+    let name = format!("klp_test_v{version}");
+    let entries: Vec<_> = V1
+        .iter()
+        .map(|&(k, v)| match k {
+            "name" => (k, name.as_str()),
+            "klp_version" => (k, version),
+            "klp_kernel" => (k, kernel),
+            _ => (k, v),
+        })
+        .collect();
+    let data = module_elf(Architecture::X86_64, Endianness::Little, &entries);
+    let p = patch_package_from(Path::new("x.ko"), data, &Options::default()).unwrap();
+    let path = dir.join(deb::file_name(&p));
+    deb::write(&p, fs::File::create(&path).unwrap()).unwrap();
+    path
+}
+
+/// dpkg itself installs, upgrades and removes the packages in a fake root
+/// (scripts run outside it, `--force-script-chrootless`; kmod and the
+/// common package's dependencies are not in it, `--force-depends`): the
+/// newer cumulative version replaces the older, and the packages of two
+/// kernel releases (neither the running one) coexist.
+#[test]
+fn dpkg_installs_upgrades_and_removes() {
+    let dir = tmp("dpkg");
+    let root = dir.join("root");
+    fs::create_dir_all(root.join("var/lib/dpkg/info")).unwrap();
+    fs::create_dir_all(root.join("var/lib/dpkg/updates")).unwrap();
+    fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+    let dpkg = |args: &[&dyn AsRef<std::ffi::OsStr>]| {
+        let mut cmd = Command::new("dpkg");
+        cmd.arg(format!("--root={}", root.display()))
+            .args([
+                "--force-script-chrootless",
+                "--force-not-root",
+                "--force-depends",
+                "--log=/dev/null",
+            ])
+            .args(args.iter().map(|a| a.as_ref()));
+        run(&mut cmd)
+    };
+    let (a, b) = ("0.0.1-klptest", "0.0.2-klptest");
+    let out = dpkg(&[&"-i", &deb_of(&dir, a, "1")]);
+    assert!(
+        out.contains(&format!(
+            "klp-rs-livepatch-0_0_1_klptest: installed the live patch of kernel {a}; the running kernel is"
+        )),
+        "{out}"
+    );
+    dpkg(&[&"-i", &deb_of(&dir, a, "2")]);
+    dpkg(&[&"-i", &deb_of(&dir, b, "1")]);
+    let livepatch = |k: &str| -> Vec<String> {
+        let mut names: Vec<String> =
+            fs::read_dir(root.join("lib/modules").join(k).join("livepatch"))
+                .map(|d| {
+                    d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                        .collect()
+                })
+                .unwrap_or_default();
+        names.sort();
+        names
+    };
+    assert_eq!(livepatch(a), ["klp_test_v2.ko"]);
+    assert_eq!(livepatch(b), ["klp_test_v1.ko"]);
+    let status = dpkg(&[&"-l"]);
+    let versions: Vec<(&str, &str)> = status
+        .lines()
+        .filter(|l| l.starts_with("ii "))
+        .map(|l| {
+            let mut f = l.split_whitespace().skip(1);
+            (f.next().unwrap(), f.next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("klp-rs-livepatch-0_0_1_klptest", "2"),
+            ("klp-rs-livepatch-0_0_2_klptest", "1")
+        ]
+    );
+    let out = dpkg(&[&"-r", &"klp-rs-livepatch-0_0_1_klptest"]);
+    assert!(
+        out.contains("a loaded patch klp_test_v2 stays loaded"),
+        "{out}"
+    );
+    assert_eq!(livepatch(a), Vec::<String>::new());
+    assert_eq!(livepatch(b), ["klp_test_v1.ko"]);
+}
+
+/// A v`version` patch package of kernel `kernel`, written as an `.rpm` in
+/// `dir`.
+fn rpm_of(dir: &Path, kernel: &str, version: &str) -> PathBuf {
+    let name = format!("klp_test_v{version}");
+    let entries: Vec<_> = V1
+        .iter()
+        .map(|&(k, v)| match k {
+            "name" => (k, name.as_str()),
+            "klp_version" => (k, version),
+            "klp_kernel" => (k, kernel),
+            _ => (k, v),
+        })
+        .collect();
+    let data = module_elf(Architecture::X86_64, Endianness::Little, &entries);
+    let p = patch_package_from(Path::new("x.ko"), data, &Options::default()).unwrap();
+    let path = dir.join(rpmpkg::file_name(&p));
+    rpmpkg::write(&p, &mut fs::File::create(&path).unwrap()).unwrap();
+    path
+}
+
+/// rpm itself installs, upgrades (`-U`) and erases the packages in a fake
+/// root (without the scriptlets, which rpm runs chrooted): the newer
+/// cumulative version replaces the older, and the packages of two kernel
+/// releases coexist.
+#[test]
+fn rpm_installs_upgrades_and_erases() {
+    let dir = tmp("rpm-install");
+    let root = dir.join("root");
+    fs::create_dir_all(&root).unwrap();
+    let rpm = || {
+        let mut cmd = Command::new("rpm");
+        cmd.arg(format!("--root={}", root.display()));
+        cmd
+    };
+    let change = |verb: &str, what: &dyn AsRef<std::ffi::OsStr>| {
+        run(rpm().args([verb, "--nodeps", "--noscripts"]).arg(what))
+    };
+    let (a, b) = ("0.0.1-klptest", "0.0.2-klptest");
+    change("-i", &rpm_of(&dir, a, "1"));
+    change("-U", &rpm_of(&dir, a, "2"));
+    change("-i", &rpm_of(&dir, b, "1"));
+    let installed = |k: &str, v: &str| {
+        root.join("lib/modules")
+            .join(k)
+            .join(format!("livepatch/klp_test_v{v}.ko"))
+            .is_file()
+    };
+    assert!(!installed(a, "1") && installed(a, "2") && installed(b, "1"));
+    let mut all: Vec<String> = run(rpm().arg("-qa")).lines().map(str::to_string).collect();
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            "klp-rs-livepatch-0_0_1_klptest-2-1.x86_64",
+            "klp-rs-livepatch-0_0_2_klptest-1-1.x86_64"
+        ]
+    );
+    change("-e", &"klp-rs-livepatch-0_0_1_klptest");
+    assert!(!installed(a, "2") && installed(b, "1"));
+}
