@@ -40,9 +40,10 @@ klp_rs_activate() {
 }
 
 # Rebuilds the initramfs of the patch's kernel with `$1`: `update-initramfs`
-# or `dracut`; a missing tool or a failed rebuild is said, not fatal.
+# or `dracut`; a missing tool or a failed rebuild is said, not fatal. Under
+# dpkg's `--force-script-chrootless`, `DPKG_ROOT` is the root installed to.
 klp_rs_refresh_initrd() {
-	if [ ! -f "/lib/modules/$KLP_RS_KERNEL/modules.dep" ]; then
+	if [ ! -f "${DPKG_ROOT-}/lib/modules/$KLP_RS_KERNEL/modules.dep" ]; then
 		klp_rs_say "kernel $KLP_RS_KERNEL is not installed: no initramfs to refresh"
 		return 0
 	fi

@@ -352,44 +352,99 @@ fn every_script_parses() {
     }
 }
 
-/// Runs the Debian `postinst` of v1 with `configure`, with stub `uname`
-/// (release `running`) and `klp` (`load` exits `load`, `check` exits
-/// `check`) first on `PATH`; returns its exit code, its output and what
-/// `klp` was asked.
-fn postinst(test: &str, running: &str, load: u8, check: u8) -> (i32, String, String) {
+/// A maintainer script's run: its exit code, its output, and the commands
+/// it ran among the stubs, one a line.
+struct Ran {
+    code: i32,
+    out: String,
+    commands: String,
+}
+
+/// Runs `script` with `args` and nothing on `PATH` but stubs: `uname`
+/// (release `running`), `klp` (`load` exits `load`, `check` exits `check`)
+/// and `update-initramfs` and `dracut` if `initrd_tools`; with
+/// `DPKG_ROOT` a fake root where kernel 7.3.4 is installed (its
+/// `modules.dep`) if `installed`.
+fn run_script(
+    test: &str,
+    script: &str,
+    args: &[&str],
+    running: &str,
+    (load, check): (u8, u8),
+    installed: bool,
+    initrd_tools: bool,
+) -> Ran {
     let dir = tmp(test);
     let bin = dir.join("bin");
     fs::create_dir_all(&bin).unwrap();
-    let log = dir.join("klp.log");
-    let stub = |name: &str, body: String| {
+    let root = dir.join("root");
+    let modules = root.join("lib/modules/7.3.4");
+    fs::create_dir_all(&modules).unwrap();
+    if installed {
+        fs::write(modules.join("modules.dep"), "").unwrap();
+    }
+    let log = dir.join("commands.log");
+    let stub = |name: &str, body: &str| {
         let path = bin.join(name);
-        fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        let text = format!(
+            "#!/bin/sh\necho \"{name} $*\" >> '{}'\n{body}\n",
+            log.display()
+        );
+        fs::write(&path, text).unwrap();
         run(Command::new("chmod").arg("+x").arg(&path));
     };
-    stub("uname", format!("echo {running}"));
+    stub("uname", &format!("echo {running}"));
     stub(
         "klp",
-        format!(
-            "echo \"$*\" >> '{}'\ncase \"$*\" in\nload*) exit {load} ;;\n*check) exit {check} ;;\nesac",
-            log.display()
-        ),
+        &format!("case \"$*\" in\nload*) exit {load} ;;\n*check) exit {check} ;;\nesac"),
     );
-    let script = dir.join("postinst");
-    fs::write(&script, v1().deb_scripts.post_install.unwrap()).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let out = Command::new("sh")
-        .arg(&script)
-        .arg("configure")
-        .env("PATH", path)
+    if initrd_tools {
+        stub("update-initramfs", "");
+        stub("dracut", "");
+    }
+    let path = dir.join("script");
+    fs::write(&path, script).unwrap();
+    let out = Command::new("/bin/sh")
+        .arg(&path)
+        .args(args)
+        .env("PATH", &bin)
+        .env("DPKG_ROOT", &root)
         .output()
         .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (
-        out.status.code().unwrap(),
-        text,
-        fs::read_to_string(&log).unwrap_or_default(),
-    )
+    Ran {
+        code: out.status.code().unwrap(),
+        out: String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr),
+        commands: fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.starts_with("uname"))
+            .map(|l| format!("{l}\n"))
+            .collect(),
+    }
+}
+
+/// Runs the Debian `postinst` of v1 with `configure`, kernel 7.3.4
+/// installed and no initramfs tool; returns its exit code, its output and
+/// what `klp` was asked.
+fn postinst(test: &str, running: &str, load: u8, check: u8) -> (i32, String, String) {
+    let script = v1().deb_scripts.post_install.unwrap();
+    let ran = run_script(
+        test,
+        &script,
+        &["configure"],
+        running,
+        (load, check),
+        true,
+        false,
+    );
+    let klp = ran
+        .commands
+        .lines()
+        .filter_map(|l| l.strip_prefix("klp "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (ran.code, ran.out, klp)
 }
 
 #[test]
@@ -633,4 +688,113 @@ fn rpm_installs_upgrades_and_erases() {
     );
     change("-e", &"klp-rs-livepatch-0_0_1_klptest");
     assert!(!installed(a, "2") && installed(b, "1"));
+}
+
+#[test]
+fn postinst_refreshes_the_initramfs_of_the_patched_kernel() {
+    let p = v1();
+    let deb = p.deb_scripts.post_install.unwrap();
+    let ran = run_script(
+        "refresh-deb",
+        &deb,
+        &["configure"],
+        "7.3.4",
+        (0, 0),
+        true,
+        true,
+    );
+    assert_eq!(ran.code, 0, "{}", ran.out);
+    assert_eq!(
+        ran.commands,
+        "klp load /lib/modules/7.3.4/livepatch/klp_series_v1.ko\n\
+         update-initramfs -u -k 7.3.4\n"
+    );
+    let rpm = p.rpm_scripts.post_install.unwrap();
+    let ran = run_script("refresh-rpm", &rpm, &["2"], "7.3.5", (0, 0), true, true);
+    assert_eq!(ran.code, 0, "{}", ran.out);
+    assert_eq!(ran.commands, "dracut -f --kver 7.3.4\n");
+
+    // Without the tool, or without the kernel, it is said and skipped.
+    let ran = run_script(
+        "refresh-no-tool",
+        &deb,
+        &["configure"],
+        "7.3.5",
+        (0, 0),
+        true,
+        false,
+    );
+    assert_eq!(ran.code, 0, "{}", ran.out);
+    assert!(
+        ran.out
+            .contains("update-initramfs not found: the initramfs of 7.3.4 is not refreshed"),
+        "{}",
+        ran.out
+    );
+    let ran = run_script(
+        "refresh-no-kernel",
+        &deb,
+        &["configure"],
+        "7.3.5",
+        (0, 0),
+        false,
+        true,
+    );
+    assert_eq!(ran.code, 0, "{}", ran.out);
+    assert_eq!(ran.commands, "");
+    assert!(
+        ran.out
+            .contains("kernel 7.3.4 is not installed: no initramfs to refresh"),
+        "{}",
+        ran.out
+    );
+}
+
+/// Removal leaves the loaded patch loaded (no `klp` call) and refreshes the
+/// initramfs; an upgrade's removal of the old version does neither.
+#[test]
+fn removal_keeps_the_patch_loaded_and_refreshes_the_initramfs() {
+    let p = v1();
+    let (deb, rpm) = (p.deb_scripts, p.rpm_scripts);
+    let cases = [
+        (&deb.pre_remove, "remove", "", true),
+        (
+            &deb.post_remove,
+            "remove",
+            "update-initramfs -u -k 7.3.4\n",
+            false,
+        ),
+        (
+            &deb.post_remove,
+            "purge",
+            "update-initramfs -u -k 7.3.4\n",
+            false,
+        ),
+        (&deb.pre_remove, "upgrade", "", false),
+        (&deb.post_remove, "upgrade", "", false),
+        (&rpm.pre_remove, "0", "", true),
+        (&rpm.post_remove, "0", "dracut -f --kver 7.3.4\n", false),
+        (&rpm.pre_remove, "1", "", false),
+        (&rpm.post_remove, "1", "", false),
+    ];
+    for (i, (script, arg, commands, says)) in cases.into_iter().enumerate() {
+        let ran = run_script(
+            &format!("remove-{i}"),
+            script.as_deref().unwrap(),
+            &[arg],
+            "7.3.4",
+            (0, 0),
+            true,
+            true,
+        );
+        assert_eq!(ran.code, 0, "case {i}: {}", ran.out);
+        assert_eq!(ran.commands, commands, "case {i}: {}", ran.out);
+        assert_eq!(
+            ran.out
+                .contains("a loaded patch klp_series_v1 stays loaded"),
+            says,
+            "case {i}: {}",
+            ran.out
+        );
+    }
 }
