@@ -26,6 +26,7 @@ pub mod klp_tool;
 pub mod ktap;
 pub mod modules;
 pub mod own_diff;
+pub mod package;
 pub mod qemu;
 pub mod qemu_cmd;
 pub mod refused;

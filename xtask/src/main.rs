@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use xtask::{
     bench, cache::Cache, demo, diff, doc, env_cmd, fix, generate, kernel_cmd, modules, own_diff,
-    qemu_cmd, seed, setup, test, Failed,
+    package, qemu_cmd, seed, setup, test, Failed,
 };
 
 #[derive(Parser)]
@@ -46,6 +46,9 @@ enum Task {
     Fix(fix::FixCmd),
     /// A live patch module generated from a source fix (unified diffs).
     Generate(generate::GenerateCmd),
+    /// Built patch modules as .deb and .rpm packages (one per kernel
+    /// release, versioned by the cumulative version).
+    Package(package::PackageCmd),
     /// Measure `diff` against its peers on real kernels; fuzz the readers.
     Bench(bench::BenchCmd),
 }
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Task::Bench(t) => t.run(&cache),
         Task::Fix(t) => t.run(&cache),
         Task::Generate(t) => t.run(&cache),
+        Task::Package(t) => t.run(&cache),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -72,6 +72,11 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "libxxhash-dev",
     "patchutils",
     "gawk",
+    // `cargo test` of tools/klp-package reads the packages it builds back
+    // with `rpm -qip` (and `dpkg-deb`, in dpkg itself), and runs its
+    // initramfs hooks' choice of a patch, which reads `modinfo`.
+    "rpm",
+    "kmod",
 ];
 
 /// What the other tasks need from setup.
