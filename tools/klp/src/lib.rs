@@ -45,7 +45,8 @@ struct Cli {
     /// `klp -n`).
     #[arg(short = 'n', long = "non-interactive", global = true)]
     non_interactive: bool,
-    /// Look for /sys, /proc and /lib/modules under this directory.
+    /// Look for /sys, /proc, /lib/modules, the lifecycle files and the
+    /// package caches under this directory.
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     root: PathBuf,
     #[command(subcommand)]

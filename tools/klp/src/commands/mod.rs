@@ -52,7 +52,8 @@ pub enum Command {
     Load(load::Args),
     /// Disable a patch, wait for its transition, remove its module.
     Unload(unload::Args),
-    /// Replace the active cumulative patch with the installed one before it.
+    /// Go back one version of the active cumulative patch (through its
+    /// package manager if a package installed it).
     Downgrade(downgrade::Args),
     /// Write a cpio archive that loads the active patch at boot.
     Initrd(initrd::Args),
