@@ -8,7 +8,8 @@
 //! without a package manager, or for a patch no package owns, the
 //! installed patch files are all there is, and `klp` says so. Then the
 //! earlier patch is loaded (atomic replace disables the active one), and
-//! the module of the replaced patch is removed. An earlier patch whose
+//! the module of the replaced patch is removed (only that, if the older
+//! package's scripts loaded its patch themselves). An earlier patch whose
 //! module is still loaded (it was replaced before) is removed first, since
 //! a module cannot be loaded twice.
 //!
@@ -270,6 +271,25 @@ fn downgrade(ctx: &mut Ctx, args: &Args) -> Result<()> {
             );
         }
         super::print_steps(ctx, &[Step::run(&owner.name, &command, false)])?;
+        // A package's scripts may load the patch they install: then only
+        // the newer module is left to remove.
+        let loaded = lp.patches(ctx.kernel)?.into_iter().rev().find(|p| {
+            p.enabled
+                && p.name != active.name
+                && p.meta.as_ref().is_some_and(|m| m.version < meta.version)
+        });
+        if let Some(earlier) = loaded {
+            ctx.note(&format!(
+                "the package's scripts loaded patch `{}`",
+                earlier.name
+            ))?;
+            super::wait_noting(ctx, &lp, &earlier.name, timeout)?;
+            let unload = Action::Unload {
+                name: active.name.clone(),
+                version: meta.version,
+            };
+            return act(ctx, &lp, &[unload], timeout);
+        }
         let actions = plan(ctx, &active, &meta)?;
         return act(ctx, &lp, &actions, timeout);
     }

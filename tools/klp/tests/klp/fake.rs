@@ -439,6 +439,9 @@ pub struct FakeHost {
     pub answers: Option<Vec<bool>>,
     /// The exit code of the package manager's install command.
     pub install_fails: Option<i32>,
+    /// The packages' scripts load the patch they install, replacing the
+    /// active one (as the fake kernel's `finit_module` would).
+    pub scripts_load: bool,
     pub log: Vec<String>,
 }
 
@@ -451,6 +454,7 @@ impl FakeHost {
             package: None,
             answers: None,
             install_fails: None,
+            scripts_load: false,
             log: Vec::new(),
         }
     }
@@ -535,6 +539,13 @@ impl FakeHost {
         fs::remove_file(tree.path(&old)).unwrap();
         let new = known.iter().find(|k| k.version == version).unwrap();
         tree.install(&new.meta);
+        if self.scripts_load {
+            let lp = tree.path("sys/kernel/livepatch");
+            for e in fs::read_dir(&lp).unwrap() {
+                fs::remove_dir_all(e.unwrap().path()).unwrap();
+            }
+            tree.patch(&Patch::active(new.meta.clone(), 1));
+        }
         *installed = version.to_string();
         klp::host::Ran {
             code: Some(0),

@@ -680,3 +680,20 @@ fn a_terminal_is_asked_unless_non_interactive() {
     );
     crate::expect("confirm", &text.join("\n"));
 }
+
+#[test]
+fn downgrade_when_the_package_scripts_load_the_patch() {
+    let tree = packaged("package_scripts");
+    let mut host = FakeHost::new(&tree);
+    host.dpkg(&tree, PACKAGE, 3, &[(2, true, false), (3, true, false)]);
+    host.scripts_load = true;
+    tree.patch(&Patch::active(Meta::series(3, RELEASE), 1));
+    let mut k = FakeKernel::new(&tree);
+    let text = run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &["-n downgrade", "patches", "list"],
+    );
+    crate::expect("package_scripts", &text.join("\n"));
+}
