@@ -30,6 +30,7 @@ NAME                   VERSION  STATE
 $patch  1        enabled
   cves: -
   bugs: stable-7.2.10: sysctl: Negate before converting in the int read path
+  package: none
 [exit 0]" patched
 
 check "patch removed: the bug is back" transcript "unloaded patch \`$patch\` (version 1)

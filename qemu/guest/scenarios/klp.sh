@@ -9,8 +9,8 @@
 lib=/lib/modules/$(uname -r)/livepatch
 rounds=20
 
-# 21 steps, and one per round of loading and unloading a patch.
-plan $((21 + rounds))
+# 22 steps, and one per round of loading and unloading a patch.
+plan $((22 + rounds))
 
 check "the kernel ships its seed patch, installed" transcript "NAME           VERSION  KERNEL  SEED  STATE
 klp_series_v0  0        7.3.4   yes   installed
@@ -41,12 +41,14 @@ check "klp -v patches: the CVEs and bugs of the active patch" transcript "NAME  
 klp_series_v2  2        enabled
   cves: CVE-2026-10001 CVE-2026-10002
   bugs: klp-rs#101 klp-rs#102
+  package: none
 [exit 0]" klp -v patches
 
 check "klp patches -vv: functions and end of support" transcript "NAME           VERSION  STATE
 klp_series_v2  2        enabled
   cves: CVE-2026-10001 CVE-2026-10002
   bugs: klp-rs#101 klp-rs#102
+  package: none
   description: Cumulative patch 2: /proc/cmdline and /proc/version
   kernel: 7.3.4
   released: 2026-11-15, end of support: 2027-12-15
@@ -56,24 +58,28 @@ klp_series_v2  2        enabled
     version_proc_show,1
 [exit 0]" klp patches -vv
 
-check "klp downgrade -n: says what it would do, does nothing" transcript "would unload patch \`klp_series_v1\` (version 1)
+# busybox's `dpkg` applet is a package manager that owns no file here.
+check "klp downgrade --dry-run: no package owns the patch, says what it would do, does nothing" transcript "\`$lib/klp_series_v2.ko\` belongs to no dpkg package: downgrading with klp's own files
+would unload patch \`klp_series_v1\` (version 1)
 would load patch \`klp_series_v1\` (version 1) from \`$lib/klp_series_v1.ko\`
 would unload patch \`klp_series_v2\` (version 2)
 NAME           VERSION  STATE
 klp_series_v2  2        enabled
-[exit 0]" sh -c "klp downgrade -n && klp patches"
+[exit 0]" sh -c "klp downgrade --dry-run && klp patches"
 
+# Without busybox's `dpkg` and `rpm` applets, no package manager at all.
 # `grep` is expected to fail: exit 1, no match.
-check "klp downgrade: back to version 1, /proc/version unpatched" transcript "unloaded patch \`klp_series_v1\` (version 1)
+check "klp -n downgrade (SUSE's form), no package manager: klp's own files, back to version 1, /proc/version unpatched" transcript "no package manager (dpkg, rpm) on this system: downgrading with klp's own files in \`$lib\`
+unloaded patch \`klp_series_v1\` (version 1)
 loaded patch \`klp_series_v1\` (version 1) from \`$lib/klp_series_v1.ko\`
 unloaded patch \`klp_series_v2\` (version 2)
 klp_series_v1: CVE-2026-10001 fixed
-[exit 0]" sh -c "klp downgrade && cat /proc/cmdline && { grep klp_series /proc/version; test \$? = 1; }"
+[exit 0]" sh -c "rm -f /bin/dpkg /bin/rpm && klp -n downgrade && cat /proc/cmdline && { grep klp_series /proc/version; test \$? = 1; }"
 
-check "klp lifecycle: 13 months of support from the kernel's release" transcript "NAME           VERSION  ACTIVE  INSTALLED  RELEASED    END OF SUPPORT  EXPIRED
-klp_series_v0  0        no      yes        2026-11-15  2027-12-15      no
-klp_series_v1  1        yes     yes        2026-11-15  2027-12-15      no
-klp_series_v2  2        no      yes        2026-11-15  2027-12-15      no
+check "klp lifecycle: 13 months of support from the kernel's release" transcript "NAME           VERSION  PACKAGE  ACTIVE  INSTALLED  RELEASED    END OF SUPPORT  EXPIRED
+klp_series_v0  0        -        no      yes        2026-11-15  2027-12-15      no
+klp_series_v1  1        -        yes     yes        2026-11-15  2027-12-15      no
+klp_series_v2  2        -        no      yes        2026-11-15  2027-12-15      no
 [exit 0]" klp lifecycle --today 2026-11-30
 
 check "klp status/check/--json while no transition runs" transcript 'ready
@@ -161,6 +167,27 @@ klp_series_v1  1        enabled
 [exit 0]" klp patches
 }
 check "bad input: corrupt and unknown, nothing changed" corrupt_and_unknown
+
+# Root may add taint flags through the sysctl (`srctree/kernel/panic.c`:
+# `proc_taint`), never clear them: the kernel stays tainted by W until the
+# klp-reboot boot, which this step comes last before. `klp -n downgrade`
+# refuses, naming the flags and `--force`, and changes nothing.
+tainted() {
+	echo 512 > /proc/sys/kernel/tainted || return 1
+	out=$(klp -n downgrade 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] || { echo "klp -n downgrade exited $rc, expected 2:"; echo "$out"; return 1; }
+	for want in "the kernel is tainted: " "W (kernel issued warning)" "K (kernel has been live patched)" \
+		"downgrade anyway with \`--force\`"; do
+		echo "$out" | grep -qF "$want" || { echo "no \"$want\" in:"; echo "$out"; return 1; }
+	done
+	transcript "NAME           VERSION  STATE
+klp_series_v1  1        enabled
+[exit 0]" klp patches || return 1
+	out=$(klp -n downgrade --force --dry-run 2>&1) &&
+		echo "$out" | grep -q "^would load patch \`klp_series_v0\` (version 0)" || { echo "$out"; return 1; }
+}
+check "klp -n downgrade: refused on a kernel tainted by a warning, unless --force" tainted
 
 initrd() {
 	transcript "added patch \`klp_series_v1\` (version 1) from \`$lib/klp_series_v1.ko\` as \`lib/klp-rs/boot/klp_series_v1.ko\` to \`/tmp/boot.cpio\`

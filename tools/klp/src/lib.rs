@@ -4,20 +4,26 @@
 //! `/proc/<pid>/patch_state`), the metadata klp-rs patch modules carry (in
 //! their `.modinfo` and under `/sys/module/<name>/klp_rs/`), and the patches
 //! installed in `/lib/modules/<release>/livepatch/`; and it loads, unloads,
-//! downgrades and installs patches. Every path is under `--root`, so the
-//! tests run it against fake trees; the syscalls are in [`sys`].
+//! downgrades and installs patches. A patch installed by a package is
+//! downgraded through its package manager ([`package`]), which, like the
+//! confirmation prompt, goes through [`host`]. Every path is under
+//! `--root`, so the tests run it against fake trees; the syscalls are in
+//! [`sys`].
 
 pub mod commands;
 pub mod cpio;
 pub mod date;
 pub mod error;
+pub mod host;
 pub mod installed;
 pub mod livepatch;
 pub mod modinfo;
 pub mod output;
+pub mod package;
 pub mod procfs;
 pub mod signature;
 pub mod sys;
+pub mod taint;
 
 use clap::Parser;
 use std::{ffi::OsString, io::Write, path::PathBuf};
@@ -35,7 +41,12 @@ struct Cli {
     /// Print records as JSON, one object a line.
     #[arg(long, global = true)]
     json: bool,
-    /// Look for /sys, /proc and /lib/modules under this directory.
+    /// Non-interactive: do not ask before changing the system (as SUSE's
+    /// `klp -n`).
+    #[arg(short = 'n', long = "non-interactive", global = true)]
+    non_interactive: bool,
+    /// Look for /sys, /proc, /lib/modules, the lifecycle files and the
+    /// package caches under this directory.
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     root: PathBuf,
     #[command(subcommand)]
@@ -44,12 +55,14 @@ struct Cli {
 
 /// Runs `klp` with `args` (the first is the program name) and returns its
 /// exit code: 0 success, 1 the kernel refused or a transition is still
-/// running, 2 a usage or environment error.
+/// running, 2 a usage or environment error. The package manager's
+/// commands and the confirmation prompt go through `host`.
 pub fn run(
     args: impl IntoIterator<Item = OsString>,
     out: &mut dyn Write,
     err: &mut dyn Write,
     kernel: &mut dyn sys::Kernel,
+    host: &mut dyn host::Host,
 ) -> u8 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -71,9 +84,11 @@ pub fn run(
         verbose: cli.verbose,
         quiet: cli.quiet,
         json: cli.json,
+        non_interactive: cli.non_interactive,
         out,
         err,
         kernel,
+        host,
     };
     match cli.command.exec(&mut ctx) {
         Ok(code) => code,

@@ -1,4 +1,4 @@
-//! The `klp` binary: [`klp::run`] on the real kernel and standard streams.
+//! The `klp` binary: [`klp::run`] on the real kernel, system and standard streams.
 
 use std::process::ExitCode;
 
@@ -8,6 +8,7 @@ fn main() -> ExitCode {
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
         &mut klp::sys::Syscalls,
+        &mut klp::host::System,
     );
     ExitCode::from(code)
 }

@@ -1,7 +1,8 @@
 //! What every subcommand gets: the global options, the output streams and
 //! the kernel; and the two printers of a record list (text table, JSON lines).
 
-use crate::sys::Kernel;
+use crate::{host::Host, sys::Kernel};
+use anyhow::bail;
 use serde::Serialize;
 use std::{
     io::{self, Write},
@@ -18,12 +19,16 @@ pub struct Ctx<'a> {
     pub quiet: bool,
     /// `--json`: records as JSON, one object a line.
     pub json: bool,
+    /// `-n`: never ask before changing the system.
+    pub non_interactive: bool,
     /// Records go here.
     pub out: &'a mut dyn Write,
     /// Errors, warnings and progress notes go here.
     pub err: &'a mut dyn Write,
     /// Module loading and removal.
     pub kernel: &'a mut dyn Kernel,
+    /// The package manager's commands and the terminal.
+    pub host: &'a mut dyn Host,
 }
 
 impl Ctx<'_> {
@@ -65,6 +70,19 @@ impl Ctx<'_> {
             text(self.out, records)?;
         }
         self.out.flush()
+    }
+
+    /// Asks whether to go on with `what` when someone can answer: not
+    /// under `-n`, and only when the standard input is a terminal. Fails,
+    /// having changed nothing, on any answer but yes.
+    pub fn confirm(&mut self, what: &str) -> anyhow::Result<()> {
+        if self.non_interactive {
+            return Ok(());
+        }
+        match self.host.confirm(&format!("{what}?"))? {
+            None | Some(true) => Ok(()),
+            Some(false) => bail!("not confirmed: nothing changed (`klp -n` does not ask)"),
+        }
     }
 
     /// Prints a progress note on the error stream, unless `-q`.

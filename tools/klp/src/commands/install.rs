@@ -89,6 +89,7 @@ fn install(ctx: &mut Ctx, args: &Args) -> Result<Option<Step>> {
         patch: patch.name,
         version: Some(patch.meta.version),
         file: Some(dest),
+        command: None,
         dry_run: false,
     }))
 }

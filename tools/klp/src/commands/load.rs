@@ -42,6 +42,12 @@ fn load(ctx: &mut Ctx, args: &Args) -> Result<Step> {
     super::ensure_not_loaded(ctx, &lp, &file.name)?;
     lp.ensure_idle(ctx.kernel)?;
     super::require_root(ctx, "load")?;
+    ctx.confirm(&format!(
+        "Load patch `{}` (version {}) from `{}`",
+        file.name,
+        file.meta.version,
+        file.path.display()
+    ))?;
     let before = lp.patches(ctx.kernel)?;
     super::load_and_wait(ctx, &lp, &file, timeout)?;
     // A replaced patch is disabled when the transition ends, and its sysfs

@@ -19,7 +19,7 @@ use crate::{
     livepatch::{self, Livepatch},
     modinfo::PatchFile,
     output::Ctx,
-    signature,
+    package, signature,
     sys::Kernel,
 };
 use anyhow::{bail, Result};
@@ -52,7 +52,8 @@ pub enum Command {
     Load(load::Args),
     /// Disable a patch, wait for its transition, remove its module.
     Unload(unload::Args),
-    /// Replace the active cumulative patch with the installed one before it.
+    /// Go back one version of the active cumulative patch (through its
+    /// package manager if a package installed it).
     Downgrade(downgrade::Args),
     /// Write a cpio archive that loads the active patch at boot.
     Initrd(initrd::Args),
@@ -93,19 +94,24 @@ fn seconds(arg: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{arg}` is not a number of seconds"))
 }
 
-/// Something `load`, `unload` or `downgrade` did or, with `-n`, would do.
+/// Something `load`, `unload` or `downgrade` did or, with `--dry-run`,
+/// would do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Step {
-    /// `load`, `unload` or `install`.
+    /// `load`, `unload`, `install` or `run` (a package manager's command).
     pub action: &'static str,
-    /// The patch module.
+    /// The patch module; for `run`, and a `load` of the patch a package
+    /// will install, the package.
     pub patch: String,
     /// Its klp-rs version, `null` for a foreign patch.
     pub version: Option<u32>,
     /// The module file loaded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
-    /// Whether the step was only planned (`-n`).
+    /// `run`: the command, as the shell would take it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Whether the step was only planned (`--dry-run`).
     pub dry_run: bool,
 }
 
@@ -116,6 +122,7 @@ impl Step {
             patch: file.name.clone(),
             version: Some(file.meta.version),
             file: Some(file.path.clone()),
+            command: None,
             dry_run,
         }
     }
@@ -126,6 +133,30 @@ impl Step {
             patch: patch.to_string(),
             version,
             file: None,
+            command: None,
+            dry_run,
+        }
+    }
+
+    fn run(package: &str, command: &[String], dry_run: bool) -> Step {
+        Step {
+            action: "run",
+            patch: package.to_string(),
+            version: None,
+            file: None,
+            command: Some(command.join(" ")),
+            dry_run,
+        }
+    }
+
+    /// Loading the patch `package` installs, whose name is not known yet.
+    fn load_from_package(package: &str, version: Option<u32>, dry_run: bool) -> Step {
+        Step {
+            action: "load",
+            patch: package.to_string(),
+            version,
+            file: None,
+            command: None,
             dry_run,
         }
     }
@@ -134,6 +165,17 @@ impl Step {
         let version = self
             .version
             .map_or_else(String::new, |v| format!(" (version {v})"));
+        if let Some(command) = &self.command {
+            let verb = if self.dry_run { "would run" } else { "ran" };
+            return format!("{verb} `{command}`");
+        }
+        if self.action == "load" && self.file.is_none() {
+            let verb = if self.dry_run { "would load" } else { "loaded" };
+            return format!(
+                "{verb} the patch package `{}`{version} installs",
+                self.patch
+            );
+        }
         let verb = match (self.action, self.dry_run) {
             ("load", false) => "loaded",
             ("load", true) => "would load",
@@ -162,6 +204,15 @@ fn print_steps(ctx: &mut Ctx, steps: &[Step]) -> io::Result<()> {
     ctx.print(steps, |w, steps| {
         steps.iter().try_for_each(|s| writeln!(w, "{}", s.text()))
     })
+}
+
+/// The package that installed `file`, `None` when there is no package
+/// manager or none owns it.
+fn package_of(ctx: &mut Ctx, file: &Path) -> Result<Option<package::Package>> {
+    let Some(manager) = package::Manager::detect(ctx.host) else {
+        return Ok(None);
+    };
+    package::owner(ctx.host, manager, &ctx.root, file)
 }
 
 /// Fails unless the caller may load and remove modules.

@@ -51,6 +51,7 @@ fn unload(ctx: &mut Ctx, args: &Args) -> Result<Step> {
     }
     let version = meta.map(|m| m.version);
     super::require_root(ctx, "unload")?;
+    ctx.confirm(&format!("Disable patch `{name}` and remove its module"))?;
     super::disable_and_remove(ctx, &lp, name, timeout)?;
     Ok(Step::unload(name, version, false))
 }

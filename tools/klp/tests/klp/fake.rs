@@ -25,6 +25,7 @@ impl Tree {
         }
         let tree = Tree { root };
         tree.write("proc/sys/kernel/osrelease", format!("{release}\n"));
+        tree.write("proc/sys/kernel/tainted", "0\n");
         tree.mkdir("sys/kernel");
         tree.mkdir("sys/module");
         tree
@@ -412,5 +413,234 @@ impl klp::sys::Kernel for FakeKernel {
             fs::write(path, format!("{value}\n"))?;
         }
         Ok(())
+    }
+}
+
+/// A version of a fake package: what it installs.
+#[derive(Clone)]
+pub struct PackageVersion {
+    pub version: String,
+    pub meta: Meta,
+    /// In a repository (`apt-cache madison`, `zypper search`).
+    pub in_repository: bool,
+    /// A package file in the local cache.
+    pub cached: bool,
+}
+
+/// A fake system: the programs on `PATH`, a package manager acting on the
+/// tree (the packages install patch files as klp-rs's do), and a terminal
+/// with scripted answers. Every command run and question asked is logged.
+pub struct FakeHost {
+    pub root: PathBuf,
+    pub programs: Vec<&'static str>,
+    /// The package name, its installed version and every version known.
+    pub package: Option<(String, String, Vec<PackageVersion>)>,
+    /// The answers of the terminal; `None`: the input is not a terminal.
+    pub answers: Option<Vec<bool>>,
+    /// The exit code of the package manager's install command.
+    pub install_fails: Option<i32>,
+    /// The packages' scripts load the patch they install, replacing the
+    /// active one (as the fake kernel's `finit_module` would).
+    pub scripts_load: bool,
+    pub log: Vec<String>,
+}
+
+impl FakeHost {
+    /// No package manager, no terminal.
+    pub fn new(tree: &Tree) -> FakeHost {
+        FakeHost {
+            root: tree.root.clone(),
+            programs: Vec::new(),
+            package: None,
+            answers: None,
+            install_fails: None,
+            scripts_load: false,
+            log: Vec::new(),
+        }
+    }
+
+    /// `dpkg` (and `apt-get`, `apt-cache`) with `name` at `installed`,
+    /// which, as each of `versions`, installs the series patch of that
+    /// version; cached versions are written to `/var/cache/apt/archives`.
+    pub fn dpkg(
+        &mut self,
+        tree: &Tree,
+        name: &str,
+        installed: u32,
+        versions: &[(u32, bool, bool)],
+    ) {
+        self.programs = vec!["dpkg", "dpkg-query", "apt-get", "apt-cache"];
+        self.packages(tree, name, installed, versions, |v| {
+            format!("var/cache/apt/archives/{name}_{v}_amd64.deb")
+        });
+    }
+
+    /// `rpm` (and `zypper`) as [`FakeHost::dpkg`] has `dpkg`.
+    pub fn rpm(&mut self, tree: &Tree, name: &str, installed: u32, versions: &[(u32, bool, bool)]) {
+        self.programs = vec!["rpm", "zypper"];
+        self.packages(tree, name, installed, versions, |v| {
+            format!("var/cache/zypp/packages/repo-klp/x86_64/{name}-{v}-1.x86_64.rpm")
+        });
+    }
+
+    fn packages(
+        &mut self,
+        tree: &Tree,
+        name: &str,
+        installed: u32,
+        versions: &[(u32, bool, bool)],
+        cache: impl Fn(u32) -> String,
+    ) {
+        let mut known = Vec::new();
+        for &(v, in_repository, cached) in versions {
+            if cached {
+                tree.write(&cache(v), b"package");
+            }
+            known.push(PackageVersion {
+                version: v.to_string(),
+                meta: Meta::series(v, "7.3.4"),
+                in_repository,
+                cached,
+            });
+        }
+        tree.install(&Meta::series(installed, "7.3.4"));
+        self.package = Some((name.to_string(), installed.to_string(), known));
+    }
+
+    fn file_of(&self, version: &str) -> Option<String> {
+        let (_, _, known) = self.package.as_ref()?;
+        let v = known.iter().find(|k| k.version == version)?;
+        Some(format!(
+            "/lib/modules/{}/livepatch/{}.ko",
+            v.meta.kernel, v.meta.name
+        ))
+    }
+
+    /// Replaces the installed version with `version`'s files (an RPM
+    /// release after `-` is ignored).
+    fn install(&mut self, version: &str) -> klp::host::Ran {
+        let version = version.split('-').next().unwrap();
+        if let Some(code) = self.install_fails {
+            return klp::host::Ran {
+                code: Some(code),
+                stdout: String::new(),
+                stderr: "error: the package could not be installed\n".to_string(),
+            };
+        }
+        let tree = Tree {
+            root: self.root.clone(),
+        };
+        let (_, installed, known) = self.package.as_mut().unwrap();
+        let old = known.iter().find(|k| k.version == *installed).unwrap();
+        let old = format!(
+            "lib/modules/{}/livepatch/{}.ko",
+            old.meta.kernel, old.meta.name
+        );
+        fs::remove_file(tree.path(&old)).unwrap();
+        let new = known.iter().find(|k| k.version == version).unwrap();
+        tree.install(&new.meta);
+        if self.scripts_load {
+            let lp = tree.path("sys/kernel/livepatch");
+            for e in fs::read_dir(&lp).unwrap() {
+                fs::remove_dir_all(e.unwrap().path()).unwrap();
+            }
+            tree.patch(&Patch::active(new.meta.clone(), 1));
+        }
+        *installed = version.to_string();
+        klp::host::Ran {
+            code: Some(0),
+            stdout: format!("Setting up package version {version} ...\n"),
+            stderr: String::new(),
+        }
+    }
+}
+
+impl klp::host::Host for FakeHost {
+    fn find_program(&self, program: &str) -> Option<PathBuf> {
+        self.programs
+            .contains(&program)
+            .then(|| PathBuf::from("/usr/bin").join(program))
+    }
+
+    fn run(&mut self, program: &str, args: &[String]) -> io::Result<klp::host::Ran> {
+        self.log.push(format!("{program} {}", args.join(" ")));
+        if !self.programs.contains(&program) {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        let ok = |stdout: String| klp::host::Ran {
+            code: Some(0),
+            stdout,
+            stderr: String::new(),
+        };
+        let (name, installed, known) = self.package.clone().unwrap();
+        let owned = self.file_of(&installed);
+        let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+        let ran = match (program, arg(0)) {
+            ("dpkg", "-S") if Some(arg(1)) == owned.as_deref() => {
+                ok(format!("{name}: {}\n", arg(1)))
+            }
+            ("dpkg", "-S") => klp::host::Ran {
+                code: Some(1),
+                stdout: String::new(),
+                stderr: format!("dpkg-query: no path found matching pattern {}\n", arg(1)),
+            },
+            ("dpkg-query", "-W") => ok(installed.clone()),
+            ("rpm", "-qf") if Some(arg(3)) == owned.as_deref() => {
+                ok(format!("{name} {installed}\n"))
+            }
+            ("rpm", "-qf") => klp::host::Ran {
+                code: Some(1),
+                stdout: format!("file {} is not owned by any package\n", arg(3)),
+                stderr: String::new(),
+            },
+            ("apt-cache", "madison") => ok(known
+                .iter()
+                .filter(|k| k.in_repository)
+                .map(|k| format!("{name} | {} | file:/srv/klp-rs ./ Packages\n", k.version))
+                .collect()),
+            ("zypper", _) if args.iter().any(|a| a == "search") => ok(known
+                .iter()
+                .filter(|k| k.in_repository)
+                .map(|k| {
+                    format!(
+                        "   | {name} | package | {}-1 | x86_64 | klp-rs\n",
+                        k.version
+                    )
+                })
+                .collect()),
+            ("apt-get" | "zypper", _) => {
+                let pinned = args.last().unwrap();
+                let version = pinned.rsplit_once('=').unwrap().1.to_string();
+                self.install(&version)
+            }
+            ("dpkg", "-i") | ("rpm", "-Uvh") => {
+                let file = args.last().unwrap();
+                let version = known
+                    .iter()
+                    .find(|k| {
+                        k.cached
+                            && (file.contains(&format!("_{}_", k.version))
+                                || file.contains(&format!("-{}-1.", k.version)))
+                    })
+                    .unwrap()
+                    .version
+                    .clone();
+                self.install(&version)
+            }
+            _ => panic!("the fake host does not know `{program} {}`", args.join(" ")),
+        };
+        Ok(ran)
+    }
+
+    fn confirm(&mut self, question: &str) -> io::Result<Option<bool>> {
+        let Some(answers) = self.answers.as_mut() else {
+            return Ok(None);
+        };
+        let answer = answers.remove(0);
+        self.log.push(format!(
+            "{question} [y/N] {}",
+            if answer { "y" } else { "n" }
+        ));
+        Ok(Some(answer))
     }
 }

@@ -13,12 +13,18 @@ mod fake;
 mod modinfo;
 mod transcripts;
 
-use fake::{FakeKernel, Tree};
+use fake::{FakeHost, FakeKernel, Tree};
 use std::{fs, path::Path};
 
 /// Runs `klp` with the words of `command` (after `klp`) against `tree`,
 /// returning the transcript of the command.
 pub fn run(tree: &Tree, kernel: &mut FakeKernel, command: &str) -> String {
+    run_on(tree, kernel, &mut FakeHost::new(tree), command)
+}
+
+/// Like [`run`], on a system with `host`'s programs and terminal: what it
+/// ran and asked shows prefixed `host: `.
+pub fn run_on(tree: &Tree, kernel: &mut FakeKernel, host: &mut FakeHost, command: &str) -> String {
     let words: Vec<String> = command
         .split_whitespace()
         .map(|w| w.replace("$ROOT", &tree.root.display().to_string()))
@@ -31,12 +37,16 @@ pub fn run(tree: &Tree, kernel: &mut FakeKernel, command: &str) -> String {
     args.extend(words.iter().map(Into::into));
     let (mut out, mut err) = (Vec::new(), Vec::new());
     kernel.log.clear();
-    let code = klp::run(args, &mut out, &mut err, kernel);
+    host.log.clear();
+    let code = klp::run(args, &mut out, &mut err, kernel, host);
     let mut t = format!("$ klp {command}\n");
     t.push_str(&String::from_utf8(out).unwrap());
     for line in String::from_utf8(err).unwrap().lines() {
         t.push_str(format!("! {line}").trim_end());
         t.push('\n');
+    }
+    for call in &host.log {
+        t.push_str(&format!("host: {call}\n"));
     }
     for call in &kernel.log {
         t.push_str(&format!("kernel: {call}\n"));

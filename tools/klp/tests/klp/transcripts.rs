@@ -2,7 +2,7 @@
 //! code, with what it asked of the (fake) kernel.
 
 use crate::{
-    fake::{FakeKernel, Meta, Patch, Tree},
+    fake::{FakeHost, FakeKernel, Meta, Patch, Tree},
     transcript,
 };
 use std::fs;
@@ -82,7 +82,7 @@ fn transition() {
             "blocking -vv",
             "blocking -vv --json",
             "load klp_rs_v2",
-            "downgrade -n",
+            "downgrade --dry-run",
             "initrd --output $ROOT/boot.cpio",
         ],
     );
@@ -146,7 +146,7 @@ fn no_patches() {
             "patches",
             "list",
             "lifecycle --today 2026-01-01",
-            "downgrade -n",
+            "downgrade --dry-run",
             "initrd --output $ROOT/boot.cpio",
             "unload klp_rs_v1",
             "load klp_rs_v1",
@@ -248,12 +248,12 @@ fn load_unload_downgrade() {
             "load klp_rs_v3",
             "unload klp_rs_v3",
             "unload livepatch_sample",
-            "downgrade -n",
-            "downgrade -n --json",
+            "downgrade --dry-run",
+            "downgrade --dry-run --json",
             "downgrade",
             "patches",
             "list",
-            "downgrade -n",
+            "downgrade --dry-run",
             "downgrade --json",
             "downgrade",
             "list",
@@ -313,7 +313,7 @@ fn a_patch_being_freed_is_gone_for_every_verb() {
             "list",
             "lifecycle --today 2026-12-01",
             "load klp_rs_v2",
-            "downgrade -n",
+            "downgrade --dry-run",
             "initrd --output $ROOT/boot.cpio",
             "unload klp_rs_v2",
             "list",
@@ -375,7 +375,7 @@ fn kernel_refuses_and_timeouts() {
         crate::run(&tree, &mut k, "load klp_rs_v4"),
         crate::run(&tree, &mut k, "unload klp_rs_v3"),
         crate::run(&tree, &mut k, "downgrade"),
-        crate::run(&tree, &mut k, "downgrade -n"),
+        crate::run(&tree, &mut k, "downgrade --dry-run"),
     ];
     k.is_root = true;
     k.refuse_load = Some(libc::EINVAL);
@@ -480,4 +480,220 @@ fn bad_metadata_and_usage() {
             "unload",
         ],
     );
+}
+
+const PACKAGE: &str = "klp-rs-livepatch-7_3_4";
+
+/// Version `installed` of the package active: its patch registered, its
+/// file the only one installed.
+fn packaged(test: &str) -> Tree {
+    let tree = Tree::with_livepatch(test, RELEASE);
+    tree.write(
+        &format!("usr/share/klp-rs/lifecycle/{PACKAGE}.lifecycle"),
+        format!("# package, version, end of support\n{PACKAGE}, 3, 2027-06-30\n{PACKAGE}, 1, 2027-01-31\n"),
+    );
+    tree
+}
+
+fn run_all(tree: &Tree, k: &mut FakeKernel, host: &mut FakeHost, commands: &[&str]) -> Vec<String> {
+    commands
+        .iter()
+        .map(|c| crate::run_on(tree, k, host, c))
+        .collect()
+}
+
+#[test]
+fn downgrade_through_apt() {
+    let tree = packaged("package_apt");
+    let mut host = FakeHost::new(&tree);
+    host.dpkg(
+        &tree,
+        PACKAGE,
+        3,
+        &[
+            (1, true, false),
+            (2, true, false),
+            (3, true, true),
+            (4, true, false),
+        ],
+    );
+    tree.patch(&Patch::active(Meta::series(3, RELEASE), 1));
+    let mut k = FakeKernel::new(&tree);
+    let mut text = run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &[
+            "-v patches",
+            "-vv patches",
+            "-vv patches --json",
+            "lifecycle --today 2027-05-01",
+            "downgrade --dry-run",
+            "downgrade --dry-run --json",
+        ],
+    );
+    // A terminal: `klp` asks, and a no changes nothing.
+    host.answers = Some(vec![false]);
+    text.extend(run_all(&tree, &mut k, &mut host, &["downgrade", "list"]));
+    // `-n`: nobody is asked, as SUSE's `klp -n downgrade`.
+    host.answers = Some(Vec::new());
+    text.extend(run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &[
+            "-n downgrade",
+            "-vv patches",
+            "list",
+            "lifecycle --today 2027-05-01",
+        ],
+    ));
+    crate::expect("package_apt", &text.join("\n"));
+}
+
+#[test]
+fn downgrade_from_the_package_cache_then_nothing_older() {
+    let tree = packaged("package_cache");
+    let mut host = FakeHost::new(&tree);
+    // Version 1 only in `/var/cache/apt/archives`; no repository has it.
+    host.dpkg(&tree, PACKAGE, 2, &[(1, false, true), (2, true, false)]);
+    tree.patch(&Patch::active(Meta::series(2, RELEASE), 1));
+    let mut k = FakeKernel::new(&tree);
+    host.answers = Some(vec![true]);
+    let text = run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &[
+            "downgrade",
+            "-v patches",
+            "-n downgrade",
+            "-n downgrade --force",
+            "list",
+        ],
+    );
+    crate::expect("package_cache", &text.join("\n"));
+}
+
+#[test]
+fn downgrade_through_zypper_and_rpm() {
+    let tree = packaged("package_rpm");
+    let mut host = FakeHost::new(&tree);
+    host.rpm(
+        &tree,
+        PACKAGE,
+        3,
+        &[(1, false, true), (2, true, false), (3, true, false)],
+    );
+    tree.patch(&Patch::active(Meta::series(3, RELEASE), 1));
+    let mut k = FakeKernel::new(&tree);
+    let mut text = run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &["-vv patches", "downgrade --dry-run"],
+    );
+    // The package manager fails: its status and output, nothing changed.
+    host.install_fails = Some(8);
+    text.extend(run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &["-n downgrade", "patches"],
+    ));
+    host.install_fails = None;
+    text.extend(run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &[
+            "-n downgrade",
+            "-n downgrade --dry-run",
+            "-n downgrade",
+            "-n downgrade",
+            "patches -v",
+        ],
+    ));
+    crate::expect("package_rpm", &text.join("\n"));
+}
+
+#[test]
+fn downgrade_of_a_patch_no_package_owns() {
+    let tree = installed_series("package_none");
+    tree.patch(&Patch::active(Meta::series(3, RELEASE), 1));
+    let mut host = FakeHost::new(&tree);
+    host.programs = vec!["dpkg", "dpkg-query", "apt-get", "apt-cache"];
+    host.package = Some((PACKAGE.to_string(), "9".to_string(), Vec::new()));
+    let mut k = FakeKernel::new(&tree);
+    let text = run_all(&tree, &mut k, &mut host, &["-v patches", "-n downgrade"]);
+    crate::expect("package_none", &text.join("\n"));
+}
+
+#[test]
+fn downgrade_refuses_a_tainted_kernel() {
+    let tree = installed_series("tainted");
+    tree.patch(&Patch::active(Meta::series(3, RELEASE), 1));
+    let mut k = FakeKernel::new(&tree);
+    let mut host = FakeHost::new(&tree);
+    let mut text = Vec::new();
+    // Live patched, out of tree, unsigned: fine.
+    for taint in ["45056", "512", "640", "33408", "1099511627776"] {
+        tree.write("proc/sys/kernel/tainted", format!("{taint}\n"));
+        text.push(format!("# tainted: {taint}\n"));
+        text.push(crate::run_on(
+            &tree,
+            &mut k,
+            &mut host,
+            "-n downgrade --dry-run",
+        ));
+    }
+    tree.write("proc/sys/kernel/tainted", "512\n");
+    text.extend(run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &["-n downgrade", "-n downgrade --force", "patches"],
+    ));
+    tree.write("proc/sys/kernel/tainted", "many\n");
+    text.push(crate::run_on(&tree, &mut k, &mut host, "-n downgrade"));
+    crate::expect("tainted", &text.join("\n"));
+}
+
+#[test]
+fn a_terminal_is_asked_unless_non_interactive() {
+    let tree = installed_series("confirm");
+    tree.patch(&Patch::active(Meta::series(3, RELEASE), 1));
+    let mut k = FakeKernel::new(&tree);
+    let mut host = FakeHost::new(&tree);
+    host.answers = Some(vec![false, true, false]);
+    let text = run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &[
+            "unload klp_rs_v3",
+            "unload klp_rs_v3",
+            "load klp_rs_v2",
+            "-n load klp_rs_v2",
+            "patches",
+        ],
+    );
+    crate::expect("confirm", &text.join("\n"));
+}
+
+#[test]
+fn downgrade_when_the_package_scripts_load_the_patch() {
+    let tree = packaged("package_scripts");
+    let mut host = FakeHost::new(&tree);
+    host.dpkg(&tree, PACKAGE, 3, &[(2, true, false), (3, true, false)]);
+    host.scripts_load = true;
+    tree.patch(&Patch::active(Meta::series(3, RELEASE), 1));
+    let mut k = FakeKernel::new(&tree);
+    let text = run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &["-n downgrade", "patches", "list"],
+    );
+    crate::expect("package_scripts", &text.join("\n"));
 }
