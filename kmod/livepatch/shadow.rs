@@ -324,7 +324,7 @@ fn destructor<T>() -> bindings::klp_shadow_dtor_t {
     needs_drop::<T>().then_some(drop_shadow::<T> as unsafe extern "C" fn(*mut c_void, *mut c_void))
 }
 
-/// The `klp_shadow_ctor_t` for `Shadow<T>` built by `F`.
+/// The `klp_shadow_ctor_t` for `Shadow<O, T>` built by `F`.
 ///
 /// # Safety
 ///
@@ -347,7 +347,7 @@ where
     match init(slot) {
         Ok(value) => {
             // SAFETY: `slot` has room for a `T` and is suitably aligned (see
-            // `Shadow::new`).
+            // `Shadow::declare`).
             unsafe { slot.write(value) };
             0
         }
@@ -358,7 +358,7 @@ where
     }
 }
 
-/// The `klp_shadow_dtor_t` for `Shadow<T>` freed with `D`.
+/// The `klp_shadow_dtor_t` for `Shadow<O, T>` freed with `D`.
 ///
 /// # Safety
 ///
@@ -374,7 +374,7 @@ unsafe extern "C" fn destroy_shadow<O, T, D: Destroy<O, T>>(
     unsafe { core::ptr::drop_in_place(data) }
 }
 
-/// The `klp_shadow_dtor_t` for `Shadow<T>`.
+/// The `klp_shadow_dtor_t` for `Shadow<O, T>`.
 ///
 /// # Safety
 ///
