@@ -88,6 +88,19 @@ impl Arch {
         }
     }
 
+    /// Whether the guest's vCPUs may each run on a host thread of their own
+    /// (QEMU's multi-threaded TCG). Not on x86_64: there, a vCPU has twice
+    /// executed a kernel code patch's `int3` after the patch was complete
+    /// (`Oops: int3` at a 5-byte NOP of a static key, in `__schedule` and
+    /// in `sched_balance_find_src_group`, while the other vCPU patched
+    /// text): QEMU's invalidation of translated code written by another
+    /// vCPU races with x86's cross-modifying code protocol
+    /// (`text_poke_bp`). One host thread runs both vCPUs in turn, which
+    /// interleaves them all the same.
+    pub fn multi_threaded_tcg(self) -> bool {
+        self != Arch::X86_64
+    }
+
     /// Machine and device arguments, after `-nodefaults`.
     pub fn qemu_machine_args(self) -> &'static [&'static str] {
         match self {

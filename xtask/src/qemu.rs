@@ -406,6 +406,7 @@ impl Guest {
                 Accel::Kvm => "kvm",
                 // QEMU counts instructions with one vCPU running at a time.
                 Accel::Tcg if self.exact_clock => "tcg,thread=single",
+                Accel::Tcg if !self.arch.multi_threaded_tcg() => "tcg,thread=single",
                 Accel::Tcg => "tcg,thread=multi",
             },
         ])
