@@ -293,7 +293,13 @@ fn fragments_keep_what_every_guest_needs() {
 
 #[test]
 fn every_suite_has_a_guest_scenario() {
-    let others = ["demo", xtask::qemu_cmd::SCRIPT_SUITE, xtask::qemu::SHELL];
+    let others = [
+        "demo",
+        xtask::qemu_cmd::SCRIPT_SUITE,
+        xtask::qemu::SHELL,
+        xtask::packages_suite::SUITE,
+        xtask::packages_suite::REBOOT,
+    ];
     for suite in xtask::test::SUITES.iter().chain(&others) {
         let path = repo_root().join(format!("qemu/guest/scenarios/{suite}.sh"));
         assert!(
@@ -313,13 +319,20 @@ fn every_guest_script_parses() {
         .filter(|p| p.extension().is_some_and(|e| e == "sh"))
         .collect();
     scripts.push(repo_root().join("qemu/guest/init"));
+    scripts.push(repo_root().join("qemu/guest/debian-init"));
     scripts.extend(
         fs::read_dir(repo_root().join("qemu/guest/examples"))
             .unwrap()
             .map(|e| e.unwrap().path()),
     );
     for script in scripts {
-        let out = Command::new("sh").arg("-n").arg(&script).output().unwrap();
+        // Those of the Debian guest are bash's; the others busybox sh's.
+        let shell = if read(&script).starts_with("#!/bin/bash\n") {
+            "bash"
+        } else {
+            "sh"
+        };
+        let out = Command::new(shell).arg("-n").arg(&script).output().unwrap();
         assert!(
             out.status.success(),
             "{} does not parse: {}",

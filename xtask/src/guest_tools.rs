@@ -122,10 +122,11 @@ fn unpacked(
         std::fs::create_dir_all(apt.join(sub))?;
     }
     let list = apt.join("sources.list");
+    let mirror = crate::apt_sources::machine_mirror()?.uri;
     std::fs::write(
         &list,
         format!(
-            "deb [arch={debian_arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian {suite} main\n"
+            "deb [arch={debian_arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} {suite} main\n"
         ),
     )?;
     let apt_get = || {

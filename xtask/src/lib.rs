@@ -2,6 +2,7 @@
 //!
 //! Each task is a module with a clap `Args` struct and a `run` method.
 
+pub mod apt_sources;
 pub mod arch;
 pub mod bench;
 pub mod bench_generate;
@@ -9,6 +10,7 @@ pub mod bench_guest;
 pub mod bench_tables;
 pub mod cache;
 pub mod corpus;
+pub mod debian_root;
 pub mod debug_kernel;
 pub mod demo;
 pub mod diff;
@@ -27,6 +29,7 @@ pub mod ktap;
 pub mod modules;
 pub mod own_diff;
 pub mod package;
+pub mod packages_suite;
 pub mod qemu;
 pub mod qemu_cmd;
 pub mod refused;

@@ -58,16 +58,25 @@ impl PackageCmd {
 /// Writes the `.deb` and the `.rpm` of `package` into `out` and prints
 /// their paths.
 fn write_both(package: &Package, out: &Path) -> Result<()> {
-    let deb_path = out.join(deb::file_name(package));
-    let file = std::fs::File::create(&deb_path)
-        .with_context(|| format!("cannot create `{}`", deb_path.display()))?;
-    deb::write(package, file).with_context(|| format!("writing `{}`", deb_path.display()))?;
-    println!("{}", deb_path.display());
-    let rpm_path = out.join(rpmpkg::file_name(package));
-    let mut file = std::fs::File::create(&rpm_path)
-        .with_context(|| format!("cannot create `{}`", rpm_path.display()))?;
-    rpmpkg::write(package, &mut file)
-        .with_context(|| format!("writing `{}`", rpm_path.display()))?;
-    println!("{}", rpm_path.display());
+    println!("{}", write_deb(package, out)?.display());
+    println!("{}", write_rpm(package, out)?.display());
     Ok(())
+}
+
+/// Writes the `.deb` of `package` into `out`; returns its path.
+pub(crate) fn write_deb(package: &Package, out: &Path) -> Result<PathBuf> {
+    let path = out.join(deb::file_name(package));
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create `{}`", path.display()))?;
+    deb::write(package, file).with_context(|| format!("writing `{}`", path.display()))?;
+    Ok(path)
+}
+
+/// Writes the `.rpm` of `package` into `out`; returns its path.
+pub(crate) fn write_rpm(package: &Package, out: &Path) -> Result<PathBuf> {
+    let path = out.join(rpmpkg::file_name(package));
+    let mut file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create `{}`", path.display()))?;
+    rpmpkg::write(package, &mut file).with_context(|| format!("writing `{}`", path.display()))?;
+    Ok(path)
 }

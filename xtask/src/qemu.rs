@@ -33,6 +33,8 @@ const STRESS_TIMEOUT_SECS: u64 = 1500;
 pub const SHELL: &str = "shell";
 /// vCPUs of every guest.
 pub const GUEST_CPUS: u32 = 2;
+/// Memory of a guest with a disk, in MiB.
+const DISK_GUEST_MIB: &str = "1024";
 /// How long a KVM probe boot may take before KVM is declared broken.
 const KVM_PROBE_SECS: u64 = 20;
 
@@ -44,6 +46,7 @@ pub fn suite_timeout(suite: &str) -> u64 {
     if suite.starts_with("selftests")
         || suite == "klp"
         || suite == "samples"
+        || suite.starts_with(crate::packages_suite::SUITE)
         || suite == crate::corpus::SUITE
     {
         LONG_TIMEOUT_SECS
@@ -63,7 +66,11 @@ pub enum Accel {
 pub struct Guest {
     arch: Arch,
     kernel: kernel::Kernel,
-    initramfs: PathBuf,
+    /// None: a guest that boots from its disk alone.
+    initramfs: Option<PathBuf>,
+    /// A disk (`/dev/vda`) holding the root file system, whose
+    /// `/sbin/klp-rs-init` runs the suite (see [`Guest::on_disk`]).
+    disk: Option<PathBuf>,
     emulator: guest_tools::Emulator,
     /// Boot with QEMU's `-icount shift=0,sleep=off`: the guest clock
     /// advances one nanosecond per instruction executed (one vCPU at a
@@ -94,7 +101,7 @@ fn follow_up(suite: &str) -> Option<&'static str> {
 
 impl Outcome {
     /// Folds in the outcome of the boot that followed this one.
-    fn then(&mut self, next: Outcome) {
+    pub(crate) fn then(&mut self, next: Outcome) {
         self.report.append(next.report);
         self.elapsed += next.elapsed;
         self.timed_out |= next.timed_out;
@@ -203,7 +210,8 @@ impl Guest {
         Ok(Self {
             arch,
             kernel,
-            initramfs,
+            initramfs: Some(initramfs),
+            disk: None,
             emulator: guest_tools::emulator(cache, arch)?,
             exact_clock: false,
             debug: false,
@@ -227,8 +235,31 @@ impl Guest {
         Ok(Self {
             arch,
             kernel,
-            initramfs,
+            initramfs: Some(initramfs),
+            disk: None,
             emulator: guest_tools::emulator(cache, arch)?,
+            exact_clock: false,
+            debug: false,
+        })
+    }
+
+    /// A guest of `kernel` whose root file system is the ext4 image `disk`
+    /// (a system of its own, such as [`crate::debian_root`]'s), booted with
+    /// `initramfs` if given, else straight from the disk (the kernel has
+    /// the drivers built in). Its `/sbin/klp-rs-init` runs the suite, as
+    /// `qemu/guest/debian-init` does; what the guest writes stays on `disk`.
+    pub fn on_disk(
+        cache: &Cache,
+        kernel: kernel::Kernel,
+        disk: PathBuf,
+        initramfs: Option<PathBuf>,
+    ) -> Result<Self> {
+        Ok(Self {
+            arch: kernel.arch,
+            emulator: guest_tools::emulator(cache, kernel.arch)?,
+            kernel,
+            initramfs,
+            disk: Some(disk),
             exact_clock: false,
             debug: false,
         })
@@ -335,9 +366,13 @@ impl Guest {
         let console = std::fs::read_to_string(&first.log)?;
         let archive = ktap::printed_archive(&console)
             .with_context(|| format!("reading the boot archive in `{}`", first.log.display()))?;
-        let mut initramfs = std::fs::read(&self.initramfs)?;
+        let first_initramfs = self
+            .initramfs
+            .as_ref()
+            .context("a guest that booted without an initramfs cannot reboot with an archive")?;
+        let mut initramfs = std::fs::read(first_initramfs)?;
         initramfs.extend_from_slice(&archive);
-        let path = self.initramfs.with_extension("reboot.cpio");
+        let path = first_initramfs.with_extension("reboot.cpio");
         std::fs::write(&path, initramfs)?;
         eprintln!(
             "==> rebooting {} from the initramfs plus the guest's {}-byte archive, for suite `{suite}`",
@@ -347,7 +382,8 @@ impl Guest {
         let guest = Guest {
             arch: self.arch,
             kernel: self.kernel.clone(),
-            initramfs: path,
+            initramfs: Some(path),
+            disk: self.disk.clone(),
             emulator: self.emulator.clone(),
             exact_clock: self.exact_clock,
             debug: self.debug,
@@ -416,19 +452,26 @@ impl Guest {
             &[]
         })
         .arg("-kernel")
-        .arg(&self.kernel.image)
-        .arg("-initrd")
-        .arg(&self.initramfs)
-        .arg("-append")
-        .arg(format!(
-            "console={} loglevel=3 panic=-1 klp.suite={suite}{}",
-            self.arch.console(),
-            if self.debug {
-                format!(" klp.debug=1 {}", debug_kernel::CMDLINE)
-            } else {
-                String::new()
-            }
-        ));
+        .arg(&self.kernel.image);
+        if let Some(initramfs) = &self.initramfs {
+            cmd.arg("-initrd").arg(initramfs);
+        }
+        let mut append = format!(
+            "console={} loglevel=3 panic=-1 klp.suite={suite}",
+            self.arch.console()
+        );
+        if self.debug {
+            append.push_str(&format!(" klp.debug=1 {}", debug_kernel::CMDLINE));
+        }
+        if let Some(disk) = &self.disk {
+            // A whole system: dpkg, apt and update-initramfs want more
+            // memory than a busybox guest (the last `-m` counts).
+            cmd.args(["-m", DISK_GUEST_MIB])
+                .arg("-drive")
+                .arg(format!("file={},format=raw,if=virtio", disk.display()));
+            append.push_str(" root=/dev/vda ro init=/sbin/klp-rs-init");
+        }
+        cmd.arg("-append").arg(append);
         cmd
     }
 

@@ -3,7 +3,8 @@
 //! - `--suite S`: most suites boot the guest kernel with every module of
 //!   `kmod/`; the `signing` suite boots the kernel that enforces module
 //!   signatures; the `generate` suite, the patches it generates from
-//!   `kmod/corpus/`.
+//!   `kmod/corpus/`; the `packages` suite (x86_64), a Debian system on a
+//!   disk that installs the patches as packages, booted twice.
 //! - `--modules DIR --script FILE`: the patch modules of a directory of
 //!   your own, built for the arch as `cargo xtask build DIR` builds them
 //!   (lint, post-link, signing), in the guest's `/lib/klp/`, and FILE run
@@ -22,6 +23,7 @@ use crate::{
     cache::Cache,
     corpus, debug_kernel, initramfs, kernel,
     modules::PatchDir,
+    packages_suite,
     qemu::{self, render_matrix, MatrixCell},
     setup, signing_suite, Failed,
 };
@@ -141,7 +143,9 @@ impl QemuCmd {
             return run_script(cache, &guest, script, accel, self.timeout);
         }
         if self.debug {
-            if self.suite == corpus::SUITE || self.suite == signing_suite::SUITE {
+            if [corpus::SUITE, signing_suite::SUITE, packages_suite::SUITE]
+                .contains(&self.suite.as_str())
+            {
                 bail!(
                     "the `{}` suite boots kernels of its own; `--debug` runs the other suites",
                     self.suite
@@ -153,6 +157,11 @@ impl QemuCmd {
                 .timeout
                 .unwrap_or_else(|| debug_kernel::suite_timeout(&self.suite));
             return guest.run_suite(cache, &self.suite, accel, timeout);
+        }
+        if self.suite == packages_suite::SUITE {
+            // A Debian system on a disk, booted twice.
+            let tc = setup::ensure(cache, false)?;
+            return packages_suite::run(cache, &tc, arch, qemu::Accel::Tcg, self.timeout);
         }
         if self.suite == corpus::SUITE {
             // Its guest holds the patches it generates first.

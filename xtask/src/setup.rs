@@ -24,7 +24,6 @@ const LIBCLANG_MIN_MAJOR: u32 = 17;
 /// Debian's kernel source package and the suite that has it.
 const SOURCE_PACKAGE: &str = "linux-source-7.3";
 const SOURCE_SUITE: &str = "trixie-backports";
-const DEBIAN_MIRROR: &str = "http://deb.debian.org/debian";
 
 /// Debian packages for the host, installed with `--no-install-recommends`.
 const DEBIAN_PACKAGES: &[&str] = &[
@@ -77,6 +76,11 @@ const DEBIAN_PACKAGES: &[&str] = &[
     // initramfs hooks' choice of a patch, which reads `modinfo`.
     "rpm",
     "kmod",
+    // The Debian root file system of the `packages` suite: built by
+    // mmdebstrap, made a disk image by mke2fs, its initramfs read back by
+    // debugfs (both e2fsprogs).
+    "mmdebstrap",
+    "e2fsprogs",
 ];
 
 /// What the other tasks need from setup.
@@ -613,10 +617,11 @@ impl AptConfig {
             std::fs::create_dir_all(dir.join(sub))?;
         }
         let list = dir.join("sources.list");
+        let mirror = crate::apt_sources::machine_mirror()?.uri;
         std::fs::write(
             &list,
             format!(
-                "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {DEBIAN_MIRROR} {SOURCE_SUITE} main\n"
+                "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} {SOURCE_SUITE} main\n"
             ),
         )?;
         let d = dir.display();

@@ -5,9 +5,9 @@
 use crate::{
     arch::Arch,
     cache::Cache,
-    corpus, debug_kernel, fix, fuzz, kernel,
+    corpus, debian_root, debug_kernel, fix, fuzz, kernel,
     modules::{self, PatchDir},
-    own_diff,
+    own_diff, packages_suite,
     qemu::{self, render_matrix, MatrixCell},
     qemu_cmd, refused, repo_root, run, setup, signing_suite, Failed,
 };
@@ -67,6 +67,7 @@ impl TestCmd {
                     let _ = kernel::build(&cache, &tc, arch);
                 }
                 let _ = debug_kernel::build(&cache, &tc, DEBUG_ARCH);
+                let _ = debian_root::kernel(&cache, &tc, PACKAGES_ARCH);
             })
         });
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -295,11 +296,23 @@ fn arch_steps(
             outcome.check()
         });
     }
+    // Live patches as packages on a Debian system, booted twice.
+    if arch == PACKAGES_ARCH {
+        step(format!("{arch} {}", packages_suite::SUITE), &mut || {
+            let outcome = packages_suite::run(cache, tc, arch, accel, None)?;
+            matrix.push(MatrixCell::of(&outcome));
+            outcome.check()
+        });
+    }
     if arch == DEBUG_ARCH {
         debug_steps(cache, arch, accel, &mut steps, &mut matrix);
     }
     (steps, matrix)
 }
+
+/// The arch of the `packages` suite: a Debian root file system is built
+/// for the host's arch only (see [`debian_root::root`]).
+const PACKAGES_ARCH: Arch = Arch::X86_64;
 
 /// The arch whose debug kernel `cargo xtask test` runs suites on.
 const DEBUG_ARCH: Arch = Arch::X86_64;

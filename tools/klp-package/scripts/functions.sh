@@ -15,13 +15,24 @@ klp_rs_activate() {
 		klp_rs_say "installed the live patch of kernel $KLP_RS_KERNEL; the running kernel is $klp_rs_running: nothing loaded (the patch loads when $KLP_RS_KERNEL boots)"
 		return 0
 	fi
-	if [ -d "/sys/kernel/livepatch/$KLP_RS_NAME" ]; then
+	# `KLP_RS_SYSFS` stands for `/sys` in tests.
+	klp_rs_sys=${KLP_RS_SYSFS:-/sys}
+	if [ -d "$klp_rs_sys/kernel/livepatch/$KLP_RS_NAME" ]; then
 		klp_rs_say "patch $KLP_RS_NAME is already loaded"
 		return 0
 	fi
 	if ! command -v klp >/dev/null 2>&1; then
 		klp_rs_say "klp is not installed: the patch is installed but not loaded (load it with: klp load $KLP_RS_MODULE)"
 		return 0
+	fi
+	# Its module is still loaded from before a newer patch replaced it (a
+	# downgrade goes back to it): a module cannot be loaded twice.
+	if [ -d "$klp_rs_sys/module/$KLP_RS_NAME" ]; then
+		klp_rs_say "removing the module of the replaced patch $KLP_RS_NAME, to load it again"
+		klp unload "$KLP_RS_NAME" || {
+			klp_rs_say "error: cannot remove module $KLP_RS_NAME: the running kernel is NOT patched with this version"
+			return 1
+		}
 	fi
 	klp_rs_status=0
 	klp load "$KLP_RS_MODULE" || klp_rs_status=$?

@@ -370,11 +370,39 @@ fn run_script(
     script: &str,
     args: &[&str],
     running: &str,
-    (load, check): (u8, u8),
+    load_check: (u8, u8),
     installed: bool,
     initrd_tools: bool,
 ) -> Ran {
+    run_script_with(
+        test,
+        script,
+        args,
+        running,
+        load_check,
+        installed,
+        initrd_tools,
+        &[],
+    )
+}
+
+/// [`run_script`] with `sysfs`, directories of the fake `/sys` the script
+/// sees (`KLP_RS_SYSFS`).
+#[allow(clippy::too_many_arguments)]
+fn run_script_with(
+    test: &str,
+    script: &str,
+    args: &[&str],
+    running: &str,
+    (load, check): (u8, u8),
+    installed: bool,
+    initrd_tools: bool,
+    sysfs: &[&str],
+) -> Ran {
     let dir = tmp(test);
+    for d in sysfs {
+        fs::create_dir_all(dir.join("sys").join(d)).unwrap();
+    }
     let bin = dir.join("bin");
     fs::create_dir_all(&bin).unwrap();
     let root = dir.join("root");
@@ -409,6 +437,7 @@ fn run_script(
         .args(args)
         .env("PATH", &bin)
         .env("DPKG_ROOT", &root)
+        .env("KLP_RS_SYSFS", dir.join("sys"))
         .output()
         .unwrap();
     Ran {
@@ -428,8 +457,19 @@ fn run_script(
 /// installed and no initramfs tool; returns its exit code, its output and
 /// what `klp` was asked.
 fn postinst(test: &str, running: &str, load: u8, check: u8) -> (i32, String, String) {
+    postinst_with(test, running, load, check, &[])
+}
+
+/// [`postinst`] with `sysfs` (see [`run_script_with`]).
+fn postinst_with(
+    test: &str,
+    running: &str,
+    load: u8,
+    check: u8,
+    sysfs: &[&str],
+) -> (i32, String, String) {
     let script = v1().deb_scripts.post_install.unwrap();
-    let ran = run_script(
+    let ran = run_script_with(
         test,
         &script,
         &["configure"],
@@ -437,6 +477,7 @@ fn postinst(test: &str, running: &str, load: u8, check: u8) -> (i32, String, Str
         (load, check),
         true,
         false,
+        sysfs,
     );
     let klp = ran
         .commands
@@ -454,6 +495,40 @@ fn postinst_loads_the_patch_of_the_running_kernel() {
     assert_eq!(klp, "load /lib/modules/7.3.4/livepatch/klp_series_v1.ko\n");
     assert!(
         out.contains("loaded patch klp_series_v1 into the running kernel"),
+        "{out}"
+    );
+}
+
+#[test]
+fn postinst_removes_the_module_of_a_replaced_patch_before_loading_it_again() {
+    // A downgrade to v1 after v2 replaced it: v1's module is still loaded.
+    let (code, out, klp) = postinst_with(
+        "postinst-lingering",
+        "7.3.4",
+        0,
+        0,
+        &["module/klp_series_v1"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        klp,
+        "unload klp_series_v1\nload /lib/modules/7.3.4/livepatch/klp_series_v1.ko\n"
+    );
+    assert!(
+        out.contains("removing the module of the replaced patch klp_series_v1"),
+        "{out}"
+    );
+    // An active patch is left as it is.
+    let (code, out, klp) = postinst_with(
+        "postinst-active",
+        "7.3.4",
+        0,
+        0,
+        &["module/klp_series_v1", "kernel/livepatch/klp_series_v1"],
+    );
+    assert_eq!((code, klp.as_str()), (0, ""), "{out}");
+    assert!(
+        out.contains("patch klp_series_v1 is already loaded"),
         "{out}"
     );
 }
