@@ -29,6 +29,10 @@ const LONG_TIMEOUT_SECS: u64 = 600;
 /// retries an unfinished transition every second); `bench-transition`:
 /// fewer, but under `-icount` a busy guest second is 10^9 instructions.
 const STRESS_TIMEOUT_SECS: u64 = 1500;
+/// The `packages` suites: each install, upgrade and downgrade runs dpkg's
+/// scripts and `update-initramfs` (10 to 60 s each under TCG, the latter
+/// on a loaded host).
+const PACKAGES_TIMEOUT_SECS: u64 = 1200;
 /// The suite of [`Guest::shell`]: `qemu/guest/scenarios/shell.sh`.
 pub const SHELL: &str = "shell";
 /// vCPUs of every guest.
@@ -43,10 +47,12 @@ pub fn suite_timeout(suite: &str) -> u64 {
     if suite == "stress" || suite == "bench-transition" {
         return STRESS_TIMEOUT_SECS;
     }
+    if suite.starts_with(crate::packages_suite::SUITE) {
+        return PACKAGES_TIMEOUT_SECS;
+    }
     if suite.starts_with("selftests")
         || suite == "klp"
         || suite == "samples"
-        || suite.starts_with(crate::packages_suite::SUITE)
         || suite == crate::corpus::SUITE
     {
         LONG_TIMEOUT_SECS
@@ -469,7 +475,11 @@ impl Guest {
             cmd.args(["-m", DISK_GUEST_MIB])
                 .arg("-drive")
                 .arg(format!("file={},format=raw,if=virtio", disk.display()));
-            append.push_str(" root=/dev/vda ro init=/sbin/klp-rs-init");
+            // The suite also as init's argument (after `--`): a patch may
+            // change `/proc/cmdline`, and the initramfs loads it first.
+            append.push_str(&format!(
+                " root=/dev/vda ro init=/sbin/klp-rs-init -- {suite}"
+            ));
         }
         cmd.arg("-append").arg(append);
         cmd

@@ -59,7 +59,7 @@ klp_series_v2  2        enabled
 [exit 0]" klp patches -vv
 
 # busybox's `dpkg` applet is a package manager that owns no file here.
-check "klp downgrade --dry-run: no package owns the patch, says what it would do, does nothing" transcript "\`$lib/klp_series_v2.ko\` belongs to no dpkg package: downgrading with klp's own files
+check "klp downgrade --dry-run: no package owns the patch, says what it would do, does nothing" transcript "\`$lib/klp_series_v2.ko\` belongs to no dpkg or rpm package: downgrading with klp's own files
 would unload patch \`klp_series_v1\` (version 1)
 would load patch \`klp_series_v1\` (version 1) from \`$lib/klp_series_v1.ko\`
 would unload patch \`klp_series_v2\` (version 2)

@@ -42,12 +42,14 @@ check "dpkg --purge: the packages go, the loaded patch stays and it is said" ste
 check "rpm -i: version 2 as an RPM, already loaded, and its scriptlet says so" step 0 "patch klp_series_v2 is already loaded
 dracut not found" bash -c "rpm -i --nodeps $rpms/klp-rs-livepatch-common-*.rpm $rpms/${pkg}-2-1.x86_64.rpm && installed rpm 2"
 check "klp -v patches: the RPM that installed the patch" step 0 "package: $pkg 2 (rpm)" klp -v patches
-check "klp -n downgrade with no older version installed: refused, nothing changed" step 1 "" \
+check "klp -n downgrade with no older version installed: refused, nothing changed" step 2 "no version of package \`$pkg\` older than 2 is installed or available
+nothing changed" \
 	bash -c "klp -n downgrade; status=\$?; file_is $lp/klp_series_v2/enabled 1 || exit 3; exit \$status"
 check "rpm -U --oldpackage: version 1 through rpm's scriptlet" step 0 "loaded patch \`klp_series_v1\` (version 1)" \
 	bash -c "rpm -U --nodeps --oldpackage $rpms/${pkg}-1-1.x86_64.rpm && installed rpm 1 && active klp_series_v1"
 check "kernel log has no WARNING, BUG or Oops" healthy_log
 
 # Last: the warning taints the kernel for good.
-check "on a kernel a warning tainted, klp downgrade refuses and names the taint" step 1 "W" \
+check "on a kernel a warning tainted, klp downgrade refuses and names the taint" step 2 "the kernel is tainted: W (kernel issued warning)
+downgrade anyway with \`--force\`" \
 	bash -c "insmod /root/klp-rs/modules/klp_rs_test_warn.ko && klp -n downgrade; status=\$?; file_is $lp/klp_series_v1/enabled 1 || exit 3; exit \$status"

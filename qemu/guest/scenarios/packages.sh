@@ -44,8 +44,10 @@ check "klp -v patches: the package that installed the patch" step 0 "klp_series_
   cves: CVE-2026-10001 CVE-2026-10002
   package: $pkg 2 (dpkg)" klp -v patches
 
-check "klp -n downgrade: back to version 1 through apt-get" step 0 "apt-get install -y --allow-downgrades $pkg=1
-loaded patch \`klp_series_v1\` (version 1)" klp -n downgrade
+check "klp -n downgrade: back to version 1 through apt-get" step 0 "is from package \`$pkg\` 2 (dpkg): going back to 1
+ran \`apt-get install -y --allow-downgrades $pkg=1\`
+the package's scripts loaded patch \`klp_series_v1\`
+unloaded patch \`klp_series_v2\` (version 2)" klp -n downgrade
 check "version 1 is active and installed" bash -c "active klp_series_v1 && installed dpkg 1 && ! grep -q klp_series_v2 /proc/version"
 
 check "a package of another kernel release installs, loads nothing and says so" step 0 "the running kernel is $release: nothing loaded" \

@@ -30,11 +30,19 @@ pub enum Manager {
 }
 
 impl Manager {
-    /// The one on this system: `dpkg` first, then `rpm`.
-    pub fn detect(host: &dyn Host) -> Option<Manager> {
+    /// Those on this system, `dpkg` first: a Debian system may have `rpm`
+    /// too, and an RPM system `dpkg`.
+    pub fn present(host: &dyn Host) -> Vec<Manager> {
         [Manager::Dpkg, Manager::Rpm]
             .into_iter()
-            .find(|m| host.find_program(m.program()).is_some())
+            .filter(|m| host.find_program(m.program()).is_some())
+            .collect()
+    }
+
+    /// The names of `managers`: `dpkg or rpm`.
+    pub fn names(managers: &[Manager]) -> String {
+        let names: Vec<&str> = managers.iter().map(|m| m.program()).collect();
+        names.join(" or ")
     }
 
     /// Its program.
@@ -87,6 +95,21 @@ fn system_path(root: &Path, file: &Path) -> String {
 
 fn args(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
+}
+
+/// The package owning `file` in the first of `managers` that has one.
+pub fn owner_in(
+    host: &mut dyn Host,
+    managers: &[Manager],
+    root: &Path,
+    file: &Path,
+) -> Result<Option<Package>> {
+    for &manager in managers {
+        if let Some(package) = owner(host, manager, root, file)? {
+            return Ok(Some(package));
+        }
+    }
+    Ok(None)
 }
 
 /// The package owning `file`, `None` if `manager` knows no package owns it.

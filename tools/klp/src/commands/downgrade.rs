@@ -156,19 +156,20 @@ fn from_package(
         ))?;
         return Ok(None);
     };
-    let Some(manager) = Manager::detect(ctx.host) else {
+    let managers = Manager::present(ctx.host);
+    if managers.is_empty() {
         ctx.note(&format!(
             "no package manager (dpkg, rpm) on this system: downgrading with klp's own files in \
              `{}`",
             dir.display()
         ))?;
         return Ok(None);
-    };
-    let Some(owner) = package::owner(ctx.host, manager, &ctx.root, &file.path)? else {
+    }
+    let Some(owner) = package::owner_in(ctx.host, &managers, &ctx.root, &file.path)? else {
         ctx.note(&format!(
             "`{}` belongs to no {} package: downgrading with klp's own files",
             file.path.display(),
-            manager.program()
+            Manager::names(&managers)
         ))?;
         return Ok(None);
     };

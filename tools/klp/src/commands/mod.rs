@@ -209,10 +209,8 @@ fn print_steps(ctx: &mut Ctx, steps: &[Step]) -> io::Result<()> {
 /// The package that installed `file`, `None` when there is no package
 /// manager or none owns it.
 fn package_of(ctx: &mut Ctx, file: &Path) -> Result<Option<package::Package>> {
-    let Some(manager) = package::Manager::detect(ctx.host) else {
-        return Ok(None);
-    };
-    package::owner(ctx.host, manager, &ctx.root, file)
+    let managers = package::Manager::present(ctx.host);
+    package::owner_in(ctx.host, &managers, &ctx.root, file)
 }
 
 /// Fails unless the caller may load and remove modules.

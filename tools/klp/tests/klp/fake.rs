@@ -439,6 +439,9 @@ pub struct FakeHost {
     pub answers: Option<Vec<bool>>,
     /// The exit code of the package manager's install command.
     pub install_fails: Option<i32>,
+    /// A package manager on `PATH` besides the one that installed the
+    /// package, which owns no file (`rpm` on a Debian system).
+    pub other_manager: Option<&'static str>,
     /// The packages' scripts load the patch they install, replacing the
     /// active one (as the fake kernel's `finit_module` would).
     pub scripts_load: bool,
@@ -454,6 +457,7 @@ impl FakeHost {
             package: None,
             answers: None,
             install_fails: None,
+            other_manager: None,
             scripts_load: false,
             log: Vec::new(),
         }
@@ -557,13 +561,19 @@ impl FakeHost {
 
 impl klp::host::Host for FakeHost {
     fn find_program(&self, program: &str) -> Option<PathBuf> {
-        self.programs
-            .contains(&program)
+        (self.programs.contains(&program) || self.other_manager == Some(program))
             .then(|| PathBuf::from("/usr/bin").join(program))
     }
 
     fn run(&mut self, program: &str, args: &[String]) -> io::Result<klp::host::Ran> {
         self.log.push(format!("{program} {}", args.join(" ")));
+        if self.other_manager == Some(program) {
+            return Ok(klp::host::Ran {
+                code: Some(1),
+                stdout: String::new(),
+                stderr: format!("{program}: the file belongs to no package\n"),
+            });
+        }
         if !self.programs.contains(&program) {
             return Err(io::Error::from(io::ErrorKind::NotFound));
         }

@@ -575,6 +575,25 @@ fn downgrade_from_the_package_cache_then_nothing_older() {
     crate::expect("package_cache", &text.join("\n"));
 }
 
+/// A Debian system with `rpm` too, whose patch the RPM installed: `dpkg`
+/// is asked first and owns nothing, `rpm` does.
+#[test]
+fn the_package_of_rpm_on_a_system_that_has_dpkg() {
+    let tree = packaged("package_rpm_beside_dpkg");
+    let mut host = FakeHost::new(&tree);
+    host.rpm(&tree, PACKAGE, 3, &[(2, false, true), (3, true, false)]);
+    host.other_manager = Some("dpkg");
+    tree.patch(&Patch::active(Meta::series(3, RELEASE), 1));
+    let mut k = FakeKernel::new(&tree);
+    let text = run_all(
+        &tree,
+        &mut k,
+        &mut host,
+        &["-v patches", "downgrade --dry-run"],
+    );
+    crate::expect("package_rpm_beside_dpkg", &text.join("\n"));
+}
+
 #[test]
 fn downgrade_through_zypper_and_rpm() {
     let tree = packaged("package_rpm");
