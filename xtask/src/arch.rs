@@ -101,11 +101,19 @@ impl Arch {
         self != Arch::X86_64
     }
 
+    /// Memory of a busybox guest, in MiB (QEMU's `-m`).
+    pub fn guest_memory_mib(self) -> u32 {
+        match self {
+            Arch::Ppc64le => 512,
+            _ => 256,
+        }
+    }
+
     /// Machine and device arguments, after `-nodefaults`.
     pub fn qemu_machine_args(self) -> &'static [&'static str] {
         match self {
-            Arch::X86_64 => &["-M", "pc", "-m", "256"],
-            Arch::Aarch64 => &["-M", "virt", "-cpu", "cortex-a57", "-m", "256"],
+            Arch::X86_64 => &["-M", "pc"],
+            Arch::Aarch64 => &["-M", "virt", "-cpu", "cortex-a57"],
             // The spectre mitigation capabilities TCG cannot provide are
             // turned off rather than warned about at every boot.
             Arch::Ppc64le => &[
@@ -113,10 +121,8 @@ impl Arch {
                 "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off",
                 "-cpu",
                 "power9",
-                "-m",
-                "512",
             ],
-            Arch::S390x => &["-M", "s390-ccw-virtio", "-m", "256"],
+            Arch::S390x => &["-M", "s390-ccw-virtio"],
         }
     }
 

@@ -5,7 +5,7 @@
 //! and the disk image: the cached system plus a run's files, made an ext4
 //! image by `mke2fs -d`, read back with `debugfs` after the guest ran.
 
-use crate::{apt_sources, arch::Arch, cache::Cache, kernel, repo_root, run, setup};
+use crate::{apt_sources, arch::Arch, cache::Cache, kernel, run, setup};
 use anyhow::{bail, Context, Result};
 use std::{
     path::{Path, PathBuf},
@@ -38,16 +38,7 @@ const FREE_MIB: u64 = 256;
 /// The kernel of `arch` that boots a Debian system from a virtio disk,
 /// built (once, then cached) from the arch's guest kernel.
 pub fn kernel(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<kernel::Kernel> {
-    let base = kernel::build(cache, tc, arch)?;
-    let path = repo_root().join(FRAGMENT);
-    let options = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
-    let variant = kernel::Variant {
-        label: "debian-root".into(),
-        key: options.clone(),
-        change: kernel::Change::Config(options),
-    };
-    kernel::derive(cache, tc, &base, &variant)
+    kernel::derive_with_fragment(cache, tc, arch, "debian-root", FRAGMENT)
 }
 
 /// The root file system of a minimal Debian system for `arch` (the

@@ -2,8 +2,8 @@
 //! detectors (`qemu/configs/debug.config`), derived from the cached build,
 //! and what its guests check after every suite.
 
-use crate::{arch::Arch, cache::Cache, kernel, qemu, repo_root, setup};
-use anyhow::{Context, Result};
+use crate::{arch::Arch, cache::Cache, kernel, qemu, setup};
+use anyhow::Result;
 
 /// The fragment that makes the debug kernel.
 const FRAGMENT: &str = "qemu/configs/debug.config";
@@ -20,16 +20,7 @@ pub const KMEMLEAK_POINT: &str = "kmemleak finds no leak";
 /// The debug kernel of `arch`, built (once, then cached) from the arch's
 /// guest kernel.
 pub fn build(cache: &Cache, tc: &setup::Toolchain, arch: Arch) -> Result<kernel::Kernel> {
-    let base = kernel::build(cache, tc, arch)?;
-    let path = repo_root().join(FRAGMENT);
-    let options = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
-    let variant = kernel::Variant {
-        label: "debug".into(),
-        key: options.clone(),
-        change: kernel::Change::Config(options),
-    };
-    kernel::derive(cache, tc, &base, &variant)
+    kernel::derive_with_fragment(cache, tc, arch, "debug", FRAGMENT)
 }
 
 /// Seconds before a hung guest of the debug kernel is killed: twice the

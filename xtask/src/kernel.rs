@@ -300,6 +300,27 @@ pub enum Change {
     Units { tree: PathBuf, files: Vec<String> },
 }
 
+/// The guest kernel of `arch` plus the config fragment `fragment` (a path
+/// in the repository), derived as `label` (see [`derive`]).
+pub fn derive_with_fragment(
+    cache: &Cache,
+    tc: &setup::Toolchain,
+    arch: Arch,
+    label: &str,
+    fragment: &str,
+) -> Result<Kernel> {
+    let base = build(cache, tc, arch)?;
+    let path = crate::repo_root().join(fragment);
+    let options = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let variant = Variant {
+        label: label.into(),
+        key: options.clone(),
+        change: Change::Config(options),
+    };
+    derive(cache, tc, &base, &variant)
+}
+
 /// The kernel `base` changed by `variant`, cached like any build: its build
 /// directory copied, the change applied, and Kbuild run again to recompile
 /// what depends on it and relink.

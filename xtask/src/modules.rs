@@ -261,6 +261,14 @@ fn make(
     modules_in(&out)
 }
 
+/// The module `name` among the built modules `kos`.
+pub fn find(kos: &[PathBuf], name: &str) -> Result<PathBuf> {
+    kos.iter()
+        .find(|k| k.file_stem().is_some_and(|s| s == name))
+        .cloned()
+        .with_context(|| format!("the module build made no `{name}.ko`"))
+}
+
 /// The log of [`build_in`]'s build of `what`; the lint keeps a log of its
 /// own, which the build after it would otherwise overwrite.
 pub fn build_log(cache: &Cache, kernel: &kernel::Kernel, lint: Lint, what: &str) -> PathBuf {

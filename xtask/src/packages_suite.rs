@@ -153,13 +153,13 @@ fn write_files(
     write_deb(&common, &repository)?;
     write_rpm(&common, &rpms)?;
     for name in SERIES {
-        let package = patch_package(&find(kos, name)?, &options)?;
+        let package = patch_package(&modules::find(kos, name)?, &options)?;
         write_deb(&package, &repository)?;
         write_rpm(&package, &rpms)?;
     }
-    let other = patch_package(&find(base_kos, SERIES[0])?, &options)?;
+    let other = patch_package(&modules::find(base_kos, SERIES[0])?, &options)?;
     write_deb(&other, &dirs(&out.join(FILES).join("other-kernel"))?)?;
-    let signed_path = find(kos, UNSIGNED)?;
+    let signed_path = modules::find(kos, UNSIGNED)?;
     let signed = std::fs::read(&signed_path)?;
     let unsigned = klp::signature::unsigned(&signed).to_vec();
     anyhow::ensure!(
@@ -169,21 +169,13 @@ fn write_files(
     );
     let package = patch_package_from(&signed_path, unsigned, &options)?;
     write_deb(&package, &dirs(&out.join(FILES).join("unsigned"))?)?;
-    let warn = find(kos, WARN_MODULE)?;
+    let warn = modules::find(kos, WARN_MODULE)?;
     copy(
         &warn,
         &out.join(FILES)
             .join("modules")
             .join(format!("{WARN_MODULE}.ko")),
     )
-}
-
-/// The module `name` among `kos`.
-fn find(kos: &[PathBuf], name: &str) -> Result<PathBuf> {
-    kos.iter()
-        .find(|k| k.file_stem().is_some_and(|s| s == name))
-        .cloned()
-        .with_context(|| format!("the module build made no `{name}.ko`"))
 }
 
 /// Creates `dir` and its parents; returns it.

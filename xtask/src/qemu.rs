@@ -38,7 +38,7 @@ pub const SHELL: &str = "shell";
 /// vCPUs of every guest.
 pub const GUEST_CPUS: u32 = 2;
 /// Memory of a guest with a disk, in MiB.
-const DISK_GUEST_MIB: &str = "1024";
+const DISK_GUEST_MIB: u32 = 1024;
 /// How long a KVM probe boot may take before KVM is declared broken.
 const KVM_PROBE_SECS: u64 = 20;
 
@@ -439,6 +439,16 @@ impl Guest {
             "-no-reboot",
         ])
         .args(self.arch.qemu_machine_args())
+        // A whole system (dpkg, apt, update-initramfs) wants more memory
+        // than a busybox guest.
+        .args([
+            "-m",
+            &self
+                .disk
+                .as_ref()
+                .map_or(self.arch.guest_memory_mib(), |_| DISK_GUEST_MIB)
+                .to_string(),
+        ])
         // Two vCPUs, each a host thread under TCG: patched code runs on
         // one CPU while the other switches tasks over.
         .args(["-smp", &GUEST_CPUS.to_string()])
@@ -470,10 +480,7 @@ impl Guest {
             append.push_str(&format!(" klp.debug=1 {}", debug_kernel::CMDLINE));
         }
         if let Some(disk) = &self.disk {
-            // A whole system: dpkg, apt and update-initramfs want more
-            // memory than a busybox guest (the last `-m` counts).
-            cmd.args(["-m", DISK_GUEST_MIB])
-                .arg("-drive")
+            cmd.arg("-drive")
                 .arg(format!("file={},format=raw,if=virtio", disk.display()));
             // The suite also as init's argument (after `--`): a patch may
             // change `/proc/cmdline`, and the initramfs loads it first.

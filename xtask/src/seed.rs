@@ -35,10 +35,7 @@ impl SeedCmd {
 /// `klp-rs-seed/lib/modules/<release>/livepatch/` of the checkout's
 /// directory in the kernel build.
 pub fn install_seed(kernel: &kernel::Kernel, kos: &[PathBuf]) -> Result<PathBuf> {
-    let ko = kos
-        .iter()
-        .find(|k| k.file_stem().is_some_and(|s| s == SEED))
-        .with_context(|| format!("the module build made no {SEED}.ko (kmod/series/)"))?;
+    let ko = &crate::modules::find(kos, SEED)?;
     let release = kernel.release()?;
     let data = std::fs::read(ko).with_context(|| format!("cannot read `{}`", ko.display()))?;
     let info = ModInfo::parse(&data).with_context(|| format!("reading `{}`", ko.display()))?;

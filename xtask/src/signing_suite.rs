@@ -29,10 +29,7 @@ pub fn guest(
     // built (and signed) against the base are the ones to load.
     let kos = modules::build(cache, tc, &base, modules::Lint::No)?;
     let enforcing = signing::enforcing_kernel(cache, tc, arch)?;
-    let ko = kos
-        .iter()
-        .find(|k| k.file_stem().is_some_and(|s| s == PATCH))
-        .with_context(|| format!("the module build made no `{PATCH}.ko` (kmod/series/)"))?;
+    let ko = &modules::find(&kos, PATCH)?;
     let signed = std::fs::read(ko).with_context(|| format!("cannot read `{}`", ko.display()))?;
     let unsigned = klp::signature::unsigned(&signed);
     if unsigned.len() == signed.len() {
